@@ -1,0 +1,169 @@
+"""The search intermediate representation (IR): frozen dataclasses.
+
+``parser.py`` turns a query string into a ``SearchQuery``; each backend compiles it
+(``storage/sqlite/search_sql.py``, ``storage/mongo/search_mongo.py``) and
+``matcher.py`` evaluates it in memory. Values are already typed and normalised by
+the parser, so compilers never parse strings.
+
+Semantics (search.html):
+* ``SearchQuery.clauses`` are ANDed; ``Clause.values`` are ORed.
+* ``Clause.modifier`` is one of: None, "exact", "contains", "missing", "not", "text",
+  "identifier", "below", "above", "type" (the ``:[type]`` modifier on references: the
+  type is in ``ReferenceValue.type``).
+* ``:missing`` is a ``MissingValue``.
+* ``:not`` on a token: the resource matches when NO entry of the parameter matches any
+  of the values (resources without the element match too).
+* prefixes: eq ne gt lt ge le sa eb ap (date, number, quantity).
+* A chained clause (``subject:Patient.name=x``) has ``chain`` set: the clause matches
+  when the reference parameter points to a resource of ``chain.target_type`` matching
+  ``chain.clause``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+Prefix = Literal["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
+ParamType = Literal[
+    "string", "token", "reference", "date", "number", "quantity", "uri", "composite", "special"
+]
+
+
+@dataclass(frozen=True)
+class StringValue:
+    norm: str  # normalised (see search/index.py) for default and :contains
+    raw: str  # for :exact
+
+
+@dataclass(frozen=True)
+class TokenValue:
+    system: str | None  # None: any system ("code"); "" : no system ("|code")
+    code: str | None  # None: any code ("system|")
+    text: str | None = None  # normalised, for :text
+
+
+@dataclass(frozen=True)
+class DateValue:
+    prefix: Prefix
+    lo: int  # microseconds, inclusive
+    hi: int  # microseconds, inclusive
+
+
+@dataclass(frozen=True)
+class NumberValue:
+    prefix: Prefix
+    value: float
+    lo: float  # implicit range from significant digits, [lo, hi)
+    hi: float
+
+
+@dataclass(frozen=True)
+class QuantityValue:
+    prefix: Prefix
+    value: float
+    lo: float
+    hi: float
+    system: str | None
+    code: str | None  # code or unit
+
+
+@dataclass(frozen=True)
+class ReferenceValue:
+    target: str | None  # "Patient/123" or absolute URL / canonical; None with type only
+    type: str | None = None  # from ":Patient" modifier or the "Type/id" form
+    id: str | None = None  # plain id form ("123"), matched against any type allowed
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class UriValue:
+    value: str
+
+
+@dataclass(frozen=True)
+class MissingValue:
+    missing: bool
+
+
+Value = Union[
+    StringValue,
+    TokenValue,
+    DateValue,
+    NumberValue,
+    QuantityValue,
+    ReferenceValue,
+    UriValue,
+    MissingValue,
+]
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """The SearchParameter a clause uses (by code), with its type and targets."""
+
+    code: str
+    type: ParamType
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chain:
+    target_type: str  # the resource type the reference must point to
+    clause: Clause  # evaluated on resources of target_type
+
+
+@dataclass(frozen=True)
+class Clause:
+    param: ParamRef
+    modifier: str | None
+    values: tuple[Value, ...]
+    chain: Chain | None = None
+
+
+@dataclass(frozen=True)
+class IdClause:
+    """``_id``: matches the logical id (values ORed)."""
+
+    ids: tuple[str, ...]
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class LastUpdatedClause:
+    """``_lastUpdated``: one DateValue per OR value, against meta.lastUpdated."""
+
+    values: tuple[DateValue, ...]
+
+
+Criterion = Union[Clause, IdClause, LastUpdatedClause]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    param: str  # code, or "_id" / "_lastUpdated"
+    type: ParamType | Literal["_id", "_lastUpdated"]
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Include:
+    source_type: str
+    param: str  # reference parameter code, or "*"
+    target_type: str | None = None
+    iterate: bool = False
+    reverse: bool = False  # _revinclude
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    resource_types: tuple[str, ...]  # one type for type search; several/all for system search
+    criteria: tuple[Criterion, ...] = ()
+    sort: tuple[SortKey, ...] = ()
+    count: int = 50
+    cursor: str | None = None  # opaque, produced by the backend
+    total: Literal["none", "estimate", "accurate"] = "none"
+    summary: str | None = None  # true | text | data | count | false
+    elements: tuple[str, ...] = ()
+    includes: tuple[Include, ...] = ()
+    ignored: tuple[str, ...] = field(default=())  # unknown parameters (lenient mode)

@@ -1,0 +1,1 @@
+"""Storage: one small async protocol (``protocol.py``) and two backends (sqlite, mongo)."""

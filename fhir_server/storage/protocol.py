@@ -1,0 +1,133 @@
+"""The storage protocol every backend implements, and passes one contract suite with.
+
+Bodies are JSON text (bytes) exactly as they will be served, already carrying ``id``
+and ``meta.versionId``/``meta.lastUpdated``; backends never parse or rewrite them.
+Versioning rules (http.html#versioning): versions count 1, 2, 3 ... per resource; a
+delete is a version too (a tombstone with an empty body).
+
+Optimistic concurrency: every write names the version it expects to replace
+(``expected_version``: 0 means "no current version", i.e. create). A backend applies
+the write only when the current version still is ``expected_version`` and raises
+``VersionConflict`` otherwise; the interaction layer turns that into a retry, a 409
+or a 412. Conditional logic (If-None-Exist, conditional update/delete) lives in
+``interactions/``, written once over this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from ..search.index import IndexEntries
+from ..search.ir import SearchQuery
+
+Method = Literal["POST", "PUT", "DELETE", "PATCH"]
+
+
+class VersionConflict(Exception):  # noqa: N818 - a signal, not an error shown to users
+    """The current version is not the one the write expected."""
+
+    def __init__(self, resource_type: str, id: str, expected: int, actual: int) -> None:
+        super().__init__(f"{resource_type}/{id}: expected version {expected}, found {actual}")
+        self.resource_type, self.id, self.expected, self.actual = resource_type, id, expected, actual
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    resource_type: str
+    id: str
+    version: int
+    last_updated: str  # FHIR instant as served (meta.lastUpdated)
+    last_updated_us: int  # microseconds since epoch, for ordering and _since/_at
+    deleted: bool
+    body: bytes  # JSON text; b"" for a tombstone
+    method: Method = "PUT"
+
+
+@dataclass(frozen=True)
+class WriteOp:
+    """Create, update or delete (tombstone) one resource at ``version``."""
+
+    resource_type: str
+    id: str
+    version: int
+    expected_version: int  # 0: must not exist (or only as tombstone with version-1 semantics)
+    last_updated: str
+    last_updated_us: int
+    body: bytes  # b"" for delete
+    index: IndexEntries = field(default_factory=dict)
+    method: Method = "PUT"
+
+    @property
+    def deleted(self) -> bool:
+        return self.method == "DELETE"
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    resource_type: str | None = None  # None: system history
+    id: str | None = None  # with resource_type: instance history
+    since_us: int | None = None  # _since: versions with lastUpdated >= since
+    at_us: int | None = None  # _at: the version current at that instant, per resource
+    count: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of results, newest first for history, query order for search."""
+
+    items: list[StoredVersion]
+    next_cursor: str | None = None
+    total: int | None = None
+
+
+class Transaction(Protocol):
+    """A unit of work: reads see the unit's own writes; all writes commit or none."""
+
+    async def read(self, resource_type: str, id: str) -> StoredVersion | None: ...
+
+    async def search_keys(self, query: SearchQuery, limit: int) -> list[tuple[str, str]]:
+        """(type, id) of current, non-deleted resources matching ``query`` (at most ``limit``)."""
+        ...
+
+    async def write(self, op: WriteOp) -> None:
+        """Apply ``op``; raise ``VersionConflict`` when the current version differs."""
+        ...
+
+
+class Store(Protocol):
+    name: str
+    supports_transactions: bool  # False: multi-resource atomic writes are impossible here
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+    async def read(self, resource_type: str, id: str) -> StoredVersion | None:
+        """The current version (possibly a tombstone), or None when never created."""
+        ...
+
+    async def vread(self, resource_type: str, id: str, version: int) -> StoredVersion | None: ...
+
+    async def read_many(self, keys: Sequence[tuple[str, str]]) -> list[StoredVersion]:
+        """Current, non-deleted versions for ``keys`` (missing ones skipped), in no set order."""
+        ...
+
+    async def history(self, request: HistoryRequest) -> Page: ...
+
+    async def search(self, query: SearchQuery) -> Page:
+        """Current, non-deleted resources matching ``query``, one page; ``total`` when asked."""
+        ...
+
+    async def reverse_references(
+        self, source_type: str, param: str | None, targets: Sequence[str], limit: int
+    ) -> list[StoredVersion]:
+        """Resources of ``source_type`` whose reference ``param`` (any when None) points to a target."""
+        ...
