@@ -1,0 +1,68 @@
+"""Index entries -> rows of the SQLite index tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...search.index import (
+    DateEntry,
+    Entry,
+    IndexEntries,
+    NumberEntry,
+    QuantityEntry,
+    ReferenceEntry,
+    StringEntry,
+    TokenEntry,
+    UriEntry,
+)
+
+INSERT = {
+    "ix_token": "INSERT INTO ix_token (pid, system, code, text, rid) VALUES (?, ?, ?, ?, ?)",
+    "ix_string": "INSERT INTO ix_string (pid, norm, exact, rid) VALUES (?, ?, ?, ?)",
+    "ix_date": "INSERT INTO ix_date (pid, lo, hi, rid) VALUES (?, ?, ?, ?)",
+    "ix_number": "INSERT INTO ix_number (pid, value, lo, hi, rid) VALUES (?, ?, ?, ?, ?)",
+    "ix_quantity": (
+        "INSERT INTO ix_quantity (pid, value, lo, hi, system, code, unit, rid) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "ix_reference": (
+        "INSERT INTO ix_reference (pid, target, rtype, rid_part, version, rid) VALUES (?, ?, ?, ?, ?, ?)"
+    ),
+    "ix_uri": "INSERT INTO ix_uri (pid, value, rid) VALUES (?, ?, ?)",
+}
+
+
+def _reference_row(e: ReferenceEntry) -> tuple[Any, ...]:
+    id_part = e.target.rsplit("/", 1)[-1] if e.type else None
+    return (e.target, e.type, id_part, e.version)
+
+
+ROW: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
+    TokenEntry: ("ix_token", lambda e: (e.system, e.code, e.text)),
+    StringEntry: ("ix_string", lambda e: (e.norm, e.exact)),
+    DateEntry: ("ix_date", lambda e: (e.lo, e.hi)),
+    NumberEntry: ("ix_number", lambda e: (e.value, e.lo, e.hi)),
+    QuantityEntry: ("ix_quantity", lambda e: (e.value, e.lo, e.hi, e.system, e.code, e.unit)),
+    ReferenceEntry: ("ix_reference", _reference_row),
+    UriEntry: ("ix_uri", lambda e: (e.value,)),
+}
+
+
+def index_rows(
+    entries: IndexEntries, rid: int, pid_of: Callable[[str], int]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Group deduplicated rows by table."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for code, values in entries.items():
+        if not values:
+            continue
+        pid = pid_of(code)
+        seen: set[Entry] = set()
+        for entry in values:
+            if entry in seen:
+                continue
+            seen.add(entry)
+            table, fn = ROW[type(entry)]
+            out.setdefault(table, []).append((pid, *fn(entry), rid))
+    return out

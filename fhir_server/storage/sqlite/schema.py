@@ -1,0 +1,89 @@
+"""SQLite schema: current versions, all versions, and typed search-index tables.
+
+One row per current resource in ``resources`` (``rid`` is the internal key the index
+tables point to), every version in ``versions``, and one index table per entry kind
+(see ``search/index.py``). ``params`` interns (resource type, parameter code) pairs
+into small integers so index rows stay narrow. Indexes follow the query shapes:
+a lookup by (param, value) that yields rids, and a delete by rid when a resource is
+rewritten.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+    rid      INTEGER PRIMARY KEY,
+    type     TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    lu       INTEGER NOT NULL,
+    lu_text  TEXT NOT NULL,
+    deleted  INTEGER NOT NULL,
+    body     BLOB NOT NULL,
+    UNIQUE (type, id)
+);
+CREATE INDEX IF NOT EXISTS resources_type_lu ON resources (type, lu, rid);
+CREATE TABLE IF NOT EXISTS versions (
+    vid      INTEGER PRIMARY KEY,
+    type     TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    lu       INTEGER NOT NULL,
+    lu_text  TEXT NOT NULL,
+    deleted  INTEGER NOT NULL,
+    method   TEXT NOT NULL,
+    body     BLOB NOT NULL,
+    UNIQUE (type, id, version)
+);
+CREATE INDEX IF NOT EXISTS versions_lu ON versions (lu, vid);
+CREATE INDEX IF NOT EXISTS versions_type_lu ON versions (type, lu, vid);
+CREATE TABLE IF NOT EXISTS params (
+    pid   INTEGER PRIMARY KEY,
+    type  TEXT NOT NULL,
+    code  TEXT NOT NULL,
+    UNIQUE (type, code)
+);
+CREATE TABLE IF NOT EXISTS ix_token (pid INTEGER NOT NULL, system TEXT, code TEXT, text TEXT,
+                                     rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_token_code ON ix_token (pid, code, system, rid);
+CREATE INDEX IF NOT EXISTS ix_token_text ON ix_token (pid, text, rid);
+CREATE INDEX IF NOT EXISTS ix_token_rid ON ix_token (rid);
+CREATE TABLE IF NOT EXISTS ix_string (pid INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL,
+                                      rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_string_norm ON ix_string (pid, norm, rid);
+CREATE INDEX IF NOT EXISTS ix_string_rid ON ix_string (rid);
+CREATE TABLE IF NOT EXISTS ix_date (pid INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
+                                    rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_date_lo ON ix_date (pid, lo, hi, rid);
+CREATE INDEX IF NOT EXISTS ix_date_rid ON ix_date (rid);
+CREATE TABLE IF NOT EXISTS ix_number (pid INTEGER NOT NULL, value REAL NOT NULL, lo REAL NOT NULL,
+                                      hi REAL NOT NULL, rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_number_value ON ix_number (pid, value, rid);
+CREATE INDEX IF NOT EXISTS ix_number_rid ON ix_number (rid);
+CREATE TABLE IF NOT EXISTS ix_quantity (pid INTEGER NOT NULL, value REAL NOT NULL, lo REAL NOT NULL,
+                                        hi REAL NOT NULL, system TEXT, code TEXT, unit TEXT,
+                                        rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_quantity_value ON ix_quantity (pid, value, rid);
+CREATE INDEX IF NOT EXISTS ix_quantity_rid ON ix_quantity (rid);
+CREATE TABLE IF NOT EXISTS ix_reference (pid INTEGER NOT NULL, target TEXT NOT NULL, rtype TEXT,
+                                         rid_part TEXT, version TEXT, rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_reference_target ON ix_reference (pid, target, rid);
+CREATE INDEX IF NOT EXISTS ix_reference_idpart ON ix_reference (pid, rid_part, rid);
+CREATE INDEX IF NOT EXISTS ix_reference_rid ON ix_reference (rid);
+CREATE TABLE IF NOT EXISTS ix_uri (pid INTEGER NOT NULL, value TEXT NOT NULL, rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (pid, value, rid);
+CREATE INDEX IF NOT EXISTS ix_uri_rid ON ix_uri (rid);
+"""
+
+INDEX_TABLES = (
+    "ix_token",
+    "ix_string",
+    "ix_date",
+    "ix_number",
+    "ix_quantity",
+    "ix_reference",
+    "ix_uri",
+)

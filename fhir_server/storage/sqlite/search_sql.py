@@ -1,0 +1,302 @@
+"""Compile the search IR (``search/ir.py``) into SQLite SQL.
+
+Each criterion becomes ``r.rid IN (SELECT x.rid FROM ix_<kind> x WHERE x.pid IN (...)
+AND (<value> OR <value> ...))`` (``NOT IN`` for ``:not``, ``[NOT] EXISTS`` for
+``:missing``); chains become nested subqueries on ``resources``. Paging is keyset on
+the sort values plus ``rid``, never OFFSET. The semantics mirror the reference
+matcher (``search/matcher.py``); the contract tests compare the two.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ...search.index import MAX_INSTANT, MIN_INSTANT
+from ...search.ir import (
+    Clause,
+    Criterion,
+    DateValue,
+    IdClause,
+    LastUpdatedClause,
+    MissingValue,
+    NumberValue,
+    QuantityValue,
+    ReferenceValue,
+    SearchQuery,
+    SortKey,
+    StringValue,
+    TokenValue,
+    UriValue,
+    Value,
+)
+from ..cursor import decode
+
+PidOf = Callable[[str, str], int]
+SQL = tuple[str, list[Any]]
+
+TABLE = {
+    "token": "ix_token",
+    "string": "ix_string",
+    "date": "ix_date",
+    "number": "ix_number",
+    "quantity": "ix_quantity",
+    "reference": "ix_reference",
+    "uri": "ix_uri",
+}
+TOP = "\U0010ffff"
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _type_filter(alias: str, types: tuple[str, ...]) -> SQL:
+    if len(types) == 1:
+        return f"{alias}.type = ?", [types[0]]
+    return f"{alias}.type IN ({_marks(len(types))})", list(types)
+
+
+def date_condition(prefix: str, lo: int, hi: int, tlo: str, thi: str) -> SQL:
+    """search.html#prefix for ranges: target [tlo, thi] against search value [lo, hi]."""
+    if prefix == "eq":
+        return f"({tlo} >= ? AND {thi} <= ?)", [lo, hi]
+    if prefix == "ne":
+        return f"NOT ({tlo} >= ? AND {thi} <= ?)", [lo, hi]
+    if prefix == "gt":
+        return f"{thi} > ?", [hi]
+    if prefix == "lt":
+        return f"{tlo} < ?", [lo]
+    if prefix == "ge":
+        return f"({thi} > ? OR ({tlo} >= ? AND {thi} <= ?))", [hi, lo, hi]
+    if prefix == "le":
+        return f"({tlo} < ? OR ({tlo} >= ? AND {thi} <= ?))", [lo, lo, hi]
+    if prefix == "sa":
+        return f"{tlo} > ?", [hi]
+    if prefix == "eb":
+        return f"{thi} < ?", [lo]
+    # ap: the ranges overlap, the search range widened by 10% of its distance to now
+    now = int(time.time() * 1_000_000)
+    wlo = lo - abs(now - lo) // 10
+    whi = hi + abs(now - hi) // 10
+    return f"({tlo} <= ? AND {thi} >= ?)", [whi, wlo]
+
+
+def number_condition(v: NumberValue | QuantityValue, col: str) -> SQL:
+    p = v.prefix
+    if p == "eq":
+        return f"({col} >= ? AND {col} < ?)", [v.lo, v.hi]
+    if p == "ne":
+        return f"NOT ({col} >= ? AND {col} < ?)", [v.lo, v.hi]
+    if p in ("gt", "sa"):
+        return f"{col} > ?", [v.value]
+    if p in ("lt", "eb"):
+        return f"{col} < ?", [v.value]
+    if p == "ge":
+        return f"{col} >= ?", [v.value]
+    if p == "le":
+        return f"{col} <= ?", [v.value]
+    delta = abs(v.value) * 0.1
+    return f"({col} >= ? AND {col} <= ?)", [v.value - delta, v.value + delta]
+
+
+def value_condition(value: Value, modifier: str | None) -> SQL:
+    if isinstance(value, StringValue):
+        if modifier == "exact":
+            return "x.exact = ?", [value.raw]
+        if modifier == "contains":
+            return "instr(x.norm, ?) > 0", [value.norm]
+        return "(x.norm >= ? AND x.norm < ?)", [value.norm, value.norm + TOP]
+    if isinstance(value, TokenValue):
+        if modifier == "text":
+            text = value.text or ""
+            return "(x.text >= ? AND x.text < ?)", [text, text + TOP]
+        parts: list[str] = []
+        args: list[Any] = []
+        if value.code is not None:
+            parts.append("x.code = ?")
+            args.append(value.code)
+        if value.system == "":
+            parts.append("x.system IS NULL")
+        elif value.system is not None:
+            parts.append("x.system = ?")
+            args.append(value.system)
+        return "(" + (" AND ".join(parts) or "1") + ")", args
+    if isinstance(value, DateValue):
+        return date_condition(value.prefix, value.lo, value.hi, "x.lo", "x.hi")
+    if isinstance(value, QuantityValue):
+        sql, args = number_condition(value, "x.value")
+        if value.system is not None:
+            sql += " AND x.system = ?"
+            args.append(value.system)
+        if value.code is not None:
+            if value.system is None:
+                sql += " AND (x.code = ? OR x.unit = ?)"
+                args.extend([value.code, value.code])
+            else:
+                sql += " AND x.code = ?"
+                args.append(value.code)
+        return f"({sql})", args
+    if isinstance(value, NumberValue):
+        return number_condition(value, "x.value")
+    if isinstance(value, ReferenceValue):
+        parts = []
+        args = []
+        if value.target is not None:
+            parts.append("x.target = ?")
+            args.append(value.target)
+        else:
+            if value.id is not None:
+                parts.append("x.rid_part = ?")
+                args.append(value.id)
+            if value.type is not None:
+                parts.append("x.rtype = ?")
+                args.append(value.type)
+        if value.version is not None:
+            parts.append("x.version = ?")
+            args.append(value.version)
+        return "(" + (" AND ".join(parts) or "1") + ")", args
+    if isinstance(value, UriValue):
+        if modifier == "below":
+            return "(x.value >= ? AND x.value < ?)", [value.value, value.value + TOP]
+        if modifier == "above":
+            return "(substr(?, 1, length(x.value)) = x.value)", [value.value]
+        return "x.value = ?", [value.value]
+    raise TypeError(f"unsupported search value {value!r}")
+
+
+class Compiler:
+    def __init__(self, pid_of: PidOf) -> None:
+        self.pid_of = pid_of
+
+    def pids(self, types: tuple[str, ...], code: str) -> list[int]:
+        return [self.pid_of(t, code) for t in types]
+
+    def criterion(self, c: Criterion, alias: str, types: tuple[str, ...]) -> SQL:
+        if isinstance(c, IdClause):
+            op = "NOT IN" if c.negate else "IN"
+            return f"{alias}.id {op} ({_marks(len(c.ids))})", list(c.ids)
+        if isinstance(c, LastUpdatedClause):
+            ors, args = [], []
+            for v in c.values:
+                sql, a = date_condition(v.prefix, v.lo, v.hi, f"{alias}.lu", f"{alias}.lu")
+                ors.append(sql)
+                args.extend(a)
+            return "(" + " OR ".join(ors) + ")", args
+        return self.clause(c, alias, types)
+
+    def clause(self, c: Clause, alias: str, types: tuple[str, ...]) -> SQL:
+        kind = c.param.type
+        code = c.param.code
+        if c.modifier == "identifier":
+            kind, code = "token", f"{code}:identifier"
+        table = TABLE.get(kind)
+        if table is None:
+            raise TypeError(f"parameter type {kind} is not searchable here")
+        pids = self.pids(types, code)
+        pid_sql = f"x.pid IN ({_marks(len(pids))})"
+        if c.values and isinstance(c.values[0], MissingValue):
+            exists = "NOT EXISTS" if c.values[0].missing else "EXISTS"
+            return (
+                f"{exists} (SELECT 1 FROM {table} x WHERE x.rid = {alias}.rid AND {pid_sql})",
+                list(pids),
+            )
+        if c.chain is not None:
+            inner_alias = alias + "c"
+            inner_sql, inner_args = self.criterion(c.chain.clause, inner_alias, (c.chain.target_type,))
+            sql = (
+                f"{alias}.rid IN (SELECT x.rid FROM ix_reference x WHERE {pid_sql} AND x.rtype = ? "
+                f"AND x.rid_part IN (SELECT {inner_alias}.id FROM resources {inner_alias} "
+                f"WHERE {inner_alias}.type = ? AND {inner_alias}.deleted = 0 AND {inner_sql}))"
+            )
+            return sql, [*pids, c.chain.target_type, c.chain.target_type, *inner_args]
+        modifier = None if c.modifier in ("not", "identifier") else c.modifier
+        ors: list[str] = []
+        args: list[Any] = list(pids)
+        for v in c.values:
+            sql, a = value_condition(v, modifier)
+            ors.append(sql)
+            args.extend(a)
+        op = "NOT IN" if c.modifier == "not" else "IN"
+        return (
+            f"{alias}.rid {op} (SELECT x.rid FROM {table} x WHERE {pid_sql} AND ({' OR '.join(ors)}))",
+            args,
+        )
+
+    def sort_expr(self, key: SortKey, types: tuple[str, ...]) -> tuple[str, list[Any], Any]:
+        """(expression, args, sentinel for missing values so that they sort last)."""
+        if key.type == "_id":
+            return "r.id", [], None
+        if key.type == "_lastUpdated":
+            return "r.lu", [], None
+        column, low, high = {
+            "string": ("norm", "", TOP * 2),
+            "token": ("code", "", TOP * 2),
+            "uri": ("value", "", TOP * 2),
+            "reference": ("target", "", TOP * 2),
+            "number": ("value", -1e308, 1e308),
+            "quantity": ("value", -1e308, 1e308),
+            "date": ("lo", MIN_INSTANT - 1, MAX_INSTANT + 1),
+        }[key.type]
+        if key.type == "date" and key.descending:
+            column = "hi"
+        agg = "MAX" if key.descending else "MIN"
+        pids = self.pids(types, key.param)
+        sentinel = low if key.descending else high
+        expr = (
+            f"COALESCE((SELECT {agg}(s.{column}) FROM {TABLE[key.type]} s WHERE s.rid = r.rid "
+            f"AND s.pid IN ({_marks(len(pids))})), ?)"
+        )
+        return expr, [*pids, sentinel], sentinel
+
+
+def _where(query: SearchQuery, compiler: Compiler) -> SQL:
+    types = query.resource_types
+    tsql, targs = _type_filter("r", types)
+    parts = [tsql, "r.deleted = 0"]
+    args = list(targs)
+    for c in query.criteria:
+        sql, a = compiler.criterion(c, "r", types)
+        parts.append(sql)
+        args.extend(a)
+    return " AND ".join(parts), args
+
+
+def compile_search(query: SearchQuery, pid_of: PidOf, *, limit: int, keys_only: bool = False) -> SQL:
+    compiler = Compiler(pid_of)
+    where, args = _where(query, compiler)
+    select = "r.type, r.id" if keys_only else "r.type, r.id, r.version, r.lu, r.lu_text, r.deleted, r.body"
+    sort_cols: list[str] = []
+    sort_args: list[Any] = []
+    directions: list[bool] = []
+    for i, key in enumerate(query.sort):
+        expr, a, _ = compiler.sort_expr(key, query.resource_types)
+        sort_cols.append(f"{expr} AS s{i}")
+        sort_args.extend(a)
+        directions.append(key.descending)
+    names = [f"s{i}" for i in range(len(sort_cols))] + ["rid"]
+    directions.append(False)
+    inner_cols = ", ".join([select, *sort_cols, "r.rid AS rid"])
+    sql = f"SELECT {inner_cols} FROM resources r WHERE {where}"
+    all_args = [*sort_args, *args]
+    outer_where = ""
+    if query.cursor:
+        values = decode(query.cursor, len(names))
+        ors = []
+        for i, name in enumerate(names):
+            eqs = [f"{names[j]} = ?" for j in range(i)]
+            cmp = "<" if directions[i] else ">"
+            ors.append("(" + " AND ".join([*eqs, f"{name} {cmp} ?"]) + ")")
+            all_args.extend([*values[:i], values[i]])
+        outer_where = "WHERE " + " OR ".join(ors)
+    order = ", ".join(f"{n} {'DESC' if d else 'ASC'}" for n, d in zip(names, directions, strict=True))
+    out_cols = "*"
+    sql = f"SELECT {out_cols} FROM ({sql}) {outer_where} ORDER BY {order} LIMIT ?"
+    all_args.append(limit)
+    return sql, all_args
+
+
+def count_sql(query: SearchQuery, pid_of: PidOf) -> SQL:
+    where, args = _where(query, Compiler(pid_of))
+    return f"SELECT COUNT(*) FROM resources r WHERE {where}", args

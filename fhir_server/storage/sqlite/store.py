@@ -1,0 +1,316 @@
+"""SQLiteStore: the embedded default backend.
+
+Durability: WAL with ``synchronous=FULL`` (configurable), so an acknowledged write is
+on disk before the response leaves. Current version, the new history version and the
+index rows are written in one SQLite transaction. Writes in a unit of work are
+buffered and applied in one trip to the writer thread (``BEGIN IMMEDIATE`` ...
+``COMMIT``), flushed early when the unit reads, so reads see the unit's own writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from ...search.ir import SearchQuery
+from ..cursor import decode, encode
+from ..protocol import HistoryRequest, Page, StoredVersion, VersionConflict, WriteOp
+from .connections import Connections
+from .params import ParamIds
+from .rows import INSERT, index_rows
+from .schema import DDL, INDEX_TABLES, SCHEMA_VERSION
+from .search_sql import compile_search, count_sql
+
+COLUMNS = "type, id, version, lu, lu_text, deleted, body"
+
+
+def _row(row: tuple[Any, ...], method: str = "PUT") -> StoredVersion:
+    return StoredVersion(
+        resource_type=row[0],
+        id=row[1],
+        version=row[2],
+        last_updated_us=row[3],
+        last_updated=row[4],
+        deleted=bool(row[5]),
+        body=bytes(row[6]),
+        method=method,  # type: ignore[arg-type]
+    )
+
+
+def apply_write(conn: sqlite3.Connection, params: ParamIds, op: WriteOp) -> None:
+    row = conn.execute(
+        "SELECT rid, version FROM resources WHERE type = ? AND id = ?", (op.resource_type, op.id)
+    ).fetchone()
+    current = row[1] if row else 0
+    if current != op.expected_version:
+        raise VersionConflict(op.resource_type, op.id, op.expected_version, current)
+    deleted = 1 if op.deleted else 0
+    if row:
+        rid = row[0]
+        conn.execute(
+            "UPDATE resources SET version = ?, lu = ?, lu_text = ?, deleted = ?, body = ? WHERE rid = ?",
+            (op.version, op.last_updated_us, op.last_updated, deleted, op.body, rid),
+        )
+        for table in INDEX_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE rid = ?", (rid,))
+    else:
+        cur = conn.execute(
+            f"INSERT INTO resources ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (op.resource_type, op.id, op.version, op.last_updated_us, op.last_updated, deleted, op.body),
+        )
+        rid = cur.lastrowid or 0
+    conn.execute(
+        f"INSERT INTO versions ({COLUMNS}, method) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            op.resource_type,
+            op.id,
+            op.version,
+            op.last_updated_us,
+            op.last_updated,
+            deleted,
+            op.body,
+            op.method,
+        ),
+    )
+    if not op.deleted and op.index:
+        rows = index_rows(op.index, rid, lambda code: params.get_or_create(conn, op.resource_type, code))
+        for table, values in rows.items():
+            conn.executemany(INSERT[table], values)
+
+
+class SQLiteTransaction:
+    """A unit of work on the writer connection (see module docstring)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self._pending: list[WriteOp] = []
+        self._begun = False
+
+    def _flush_job(self, conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
+        if not self._begun:
+            conn.execute("BEGIN IMMEDIATE")
+            self._begun = True
+        for op in ops:
+            apply_write(conn, self._store.params, op)
+
+    async def _flush(self) -> None:
+        ops, self._pending = self._pending, []
+        if ops or not self._begun:
+            await self._store.conns.write(lambda c: self._flush_job(c, ops))
+
+    async def read(self, resource_type: str, id: str) -> StoredVersion | None:
+        await self._flush()
+        return await self._store.conns.write(lambda c: self._store._read(c, resource_type, id))
+
+    async def search_keys(self, query: SearchQuery, limit: int) -> list[tuple[str, str]]:
+        await self._flush()
+
+        def job(c: sqlite3.Connection) -> list[tuple[str, str]]:
+            sql, args = compile_search(query, self._store.params.lookup(c), limit=limit, keys_only=True)
+            return [(r[0], r[1]) for r in c.execute(sql, args)]
+
+        return await self._store.conns.write(job)
+
+    async def write(self, op: WriteOp) -> None:
+        self._pending.append(op)
+
+    async def commit(self) -> None:
+        ops, self._pending = self._pending, []
+
+        def job(c: sqlite3.Connection) -> None:
+            try:
+                self._flush_job(c, ops)
+                c.execute("COMMIT")
+            except BaseException:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                self._store.params.forget_uncommitted()
+                raise
+            self._store.params.commit()
+
+        await self._store.conns.write(job)
+
+    async def rollback(self) -> None:
+        self._pending = []
+        if self._begun:
+
+            def job(c: sqlite3.Connection) -> None:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                self._store.params.forget_uncommitted()
+
+            await self._store.conns.write(job)
+
+
+class SQLiteStore:
+    name = "sqlite"
+    supports_transactions = True
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", readers: int = 4) -> None:
+        self.path = Path(path)
+        self.conns = Connections(self.path, readers=readers, synchronous=synchronous)
+        self.params = ParamIds()
+        self._write_lock: Any = None
+
+    async def start(self) -> None:
+        import asyncio
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conns.open_writer()
+        self._write_lock = asyncio.Lock()
+
+        def init(c: sqlite3.Connection) -> None:
+            c.executescript(DDL)
+            c.execute(
+                "INSERT OR IGNORE INTO meta_info (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            self.params.load(c)
+
+        await self.conns.write(init)
+
+    async def close(self) -> None:
+        self.conns.close()
+
+    async def ready(self) -> bool:
+        try:
+            await self.conns.read(lambda c: c.execute("SELECT 1").fetchone())
+        except sqlite3.Error:
+            return False
+        return True
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+        async with self._write_lock:
+            tx = SQLiteTransaction(self)
+            try:
+                yield tx
+            except BaseException:
+                await tx.rollback()
+                raise
+            await tx.commit()
+
+    @staticmethod
+    def _read(c: sqlite3.Connection, resource_type: str, id: str) -> StoredVersion | None:
+        row = c.execute(
+            f"SELECT {COLUMNS} FROM resources WHERE type = ? AND id = ?", (resource_type, id)
+        ).fetchone()
+        return _row(row) if row else None
+
+    async def read(self, resource_type: str, id: str) -> StoredVersion | None:
+        return await self.conns.read(lambda c: self._read(c, resource_type, id))
+
+    async def vread(self, resource_type: str, id: str, version: int) -> StoredVersion | None:
+        def job(c: sqlite3.Connection) -> StoredVersion | None:
+            row = c.execute(
+                f"SELECT {COLUMNS}, method FROM versions WHERE type = ? AND id = ? AND version = ?",
+                (resource_type, id, version),
+            ).fetchone()
+            return _row(row, row[7]) if row else None
+
+        return await self.conns.read(job)
+
+    async def read_many(self, keys: Sequence[tuple[str, str]]) -> list[StoredVersion]:
+        if not keys:
+            return []
+
+        def job(c: sqlite3.Connection) -> list[StoredVersion]:
+            out: list[StoredVersion] = []
+            for start in range(0, len(keys), 400):
+                chunk = keys[start : start + 400]
+                cond = " OR ".join("(type = ? AND id = ?)" for _ in chunk)
+                args = [v for k in chunk for v in k]
+                out.extend(
+                    _row(r)
+                    for r in c.execute(
+                        f"SELECT {COLUMNS} FROM resources WHERE deleted = 0 AND ({cond})", args
+                    )
+                )
+            return out
+
+        return await self.conns.read(job)
+
+    async def history(self, request: HistoryRequest) -> Page:
+        def job(c: sqlite3.Connection) -> Page:
+            where: list[str] = []
+            args: list[Any] = []
+            if request.resource_type:
+                where.append("v.type = ?")
+                args.append(request.resource_type)
+            if request.id is not None:
+                where.append("v.id = ?")
+                args.append(request.id)
+            if request.since_us is not None:
+                where.append("v.lu >= ?")
+                args.append(request.since_us)
+            if request.at_us is not None:
+                where.append(
+                    "v.lu <= ? AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.type = v.type "
+                    "AND w.id = v.id AND w.version > v.version AND w.lu <= ?)"
+                )
+                args.extend([request.at_us, request.at_us])
+            base_where = list(where)
+            base_args = list(args)
+            if request.cursor:
+                lu, vid = decode(request.cursor, 2)
+                where.append("(v.lu < ? OR (v.lu = ? AND v.vid < ?))")
+                args.extend([lu, lu, vid])
+            clause = ("WHERE " + " AND ".join(where)) if where else ""
+            rows = c.execute(
+                f"SELECT v.type, v.id, v.version, v.lu, v.lu_text, v.deleted, v.body, v.method, v.vid "
+                f"FROM versions v {clause} ORDER BY v.lu DESC, v.vid DESC LIMIT ?",
+                [*args, request.count + 1],
+            ).fetchall()
+            next_cursor = None
+            if len(rows) > request.count:
+                rows = rows[: request.count]
+                next_cursor = encode([rows[-1][3], rows[-1][8]])
+            total_clause = ("WHERE " + " AND ".join(base_where)) if base_where else ""
+            total = c.execute(f"SELECT COUNT(*) FROM versions v {total_clause}", base_args).fetchone()[0]
+            return Page([_row(r, r[7]) for r in rows], next_cursor, total)
+
+        return await self.conns.read(job)
+
+    async def search(self, query: SearchQuery) -> Page:
+        def job(c: sqlite3.Connection) -> Page:
+            lookup = self.params.lookup(c)
+            sql, args = compile_search(query, lookup, limit=query.count + 1)
+            rows = c.execute(sql, args).fetchall()
+            next_cursor = None
+            if len(rows) > query.count:
+                rows = rows[: query.count]
+                next_cursor = encode(list(rows[-1][7:]))
+            total = None
+            if query.total in ("accurate", "estimate") or query.summary == "count":
+                csql, cargs = count_sql(query, lookup)
+                total = c.execute(csql, cargs).fetchone()[0]
+            return Page([_row(r) for r in rows], next_cursor, total)
+
+        return await self.conns.read(job)
+
+    async def reverse_references(
+        self, source_type: str, param: str | None, targets: Sequence[str], limit: int
+    ) -> list[StoredVersion]:
+        if not targets:
+            return []
+
+        def job(c: sqlite3.Connection) -> list[StoredVersion]:
+            args: list[Any] = [source_type]
+            pid_clause = ""
+            if param is not None:
+                pid = self.params.lookup(c)(source_type, param)
+                pid_clause = "AND x.pid = ?"
+                args.append(pid)
+            marks = ",".join("?" for _ in targets)
+            args.extend([*targets, limit])
+            sql = (
+                f"SELECT {', '.join('r.' + col.strip() for col in COLUMNS.split(','))} FROM resources r "
+                f"WHERE r.type = ? AND r.deleted = 0 AND r.rid IN (SELECT x.rid FROM ix_reference x "
+                f"WHERE 1 {pid_clause} AND x.target IN ({marks})) ORDER BY r.rid LIMIT ?"
+            )
+            return [_row(r) for r in c.execute(sql, args)]
+
+        return await self.conns.read(job)
