@@ -1,0 +1,5 @@
+"""MongoDB storage backend (motor): see ``store.py``."""
+
+from .store import MongoStore
+
+__all__ = ["MongoStore"]

@@ -1,0 +1,237 @@
+"""The shape of the MongoDB documents: current versions (``resources``) and ``history``.
+
+One ``resources`` document per resource holds its current version (possibly a
+tombstone), so a single-resource write is one atomic document replace even without
+a replica set::
+
+    {
+      "_id": "Patient/123",              # unique (type, id)
+      "type": "Patient", "id": "123",
+      "version": 3,                       # versions count 1, 2, 3 ... (tombstones too)
+      "lu": "2024-05-01T10:00:00.123Z",   # meta.lastUpdated as served
+      "lu_us": 1714557600123000,          # the same, microseconds since the epoch
+      "deleted": false, "method": "PUT",
+      "body": "{...}",                    # the JSON text as served; never parsed into BSON
+      "w": "<write token>",               # identifies the write that produced this version
+      # index entries, one array per entry kind, each entry tagged with its param code:
+      "tok": [{"p": "identifier", "s": "urn:x", "c": "42", "t": "display"}],
+      "str": [{"p": "name", "n": "muller", "e": "Müller"}],
+      "dt":  [{"p": "birthdate", "lo": -1, "hi": 86399999999}],
+      "num": [{"p": "probability", "v": 0.5, "lo": 0.45, "hi": 0.55}],
+      "qty": [{"p": "value-quantity", "v": 5.4, "lo": 5.35, "hi": 5.45, "s": "...", "c": "mg", "u": "mg"}],
+      "ref": [{"p": "subject", "r": "Patient/1", "t": "Patient", "i": "1", "v": "2"}],
+      "uri": [{"p": "url", "v": "http://example.org/fhir/ValueSet/x"}],
+      # per-parameter sort keys (scalars, so sorting never touches arrays):
+      "sa": {"name": "muller"},           # ascending key: the lowest value
+      "sd": {"name": "muller"}            # descending key: the highest value
+    }
+
+Absent optional entry fields (system, text, type, version ...) are omitted; a query
+on ``{"s": null}`` matches them. ``i`` is the id part of a local ``Type/id`` reference,
+so a plain-id reference search is an index equality.
+
+``history`` holds every version under ``_id: "Type/id/version"`` with the same
+scalar fields plus ``c`` (committed) and ``ts`` (wall-clock seconds of the write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...search.index import (
+    DateEntry,
+    Entry,
+    IndexEntries,
+    NumberEntry,
+    QuantityEntry,
+    ReferenceEntry,
+    StringEntry,
+    TokenEntry,
+    UriEntry,
+)
+from ..protocol import Method, StoredVersion, WriteOp
+
+Doc = dict[str, Any]
+
+# entry kind -> array field in the resource document
+TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI = "tok", "str", "dt", "num", "qty", "ref", "uri"
+ENTRY_ARRAYS = (TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI)
+SORT_ASC, SORT_DESC = "sa", "sd"
+
+# fields a StoredVersion is built from (and the projection searches use)
+VERSION_FIELDS = ("type", "id", "version", "lu", "lu_us", "deleted", "body", "method")
+
+
+def resource_key(resource_type: str, id: str) -> str:
+    return f"{resource_type}/{id}"
+
+
+def history_key(resource_type: str, id: str, version: int) -> str:
+    return f"{resource_type}/{id}/{version}"
+
+
+def field_name(code: str) -> str:
+    """A param code as a sub-document key: no dots (paths) and no leading ``$``."""
+    return code.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def _drop_none(d: Doc) -> Doc:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _local_id(target: str) -> str | None:
+    """The id of a local ``Type/id`` reference, else None."""
+    parts = target.split("/")
+    if len(parts) == 2 and ":" not in target and parts[0][:1].isupper() and parts[1]:
+        return parts[1]
+    return None
+
+
+def entry_subdoc(code: str, entry: Entry) -> tuple[str, Doc]:
+    """The array an entry goes to and its sub-document."""
+    if isinstance(entry, TokenEntry):
+        return TOKEN, _drop_none({"p": code, "s": entry.system, "c": entry.code, "t": entry.text})
+    if isinstance(entry, StringEntry):
+        return STRING, {"p": code, "n": entry.norm, "e": entry.exact}
+    if isinstance(entry, DateEntry):
+        return DATE, {"p": code, "lo": entry.lo, "hi": entry.hi}
+    if isinstance(entry, NumberEntry):
+        return NUMBER, {"p": code, "v": entry.value, "lo": entry.lo, "hi": entry.hi}
+    if isinstance(entry, QuantityEntry):
+        return QUANTITY, _drop_none(
+            {
+                "p": code,
+                "v": entry.value,
+                "lo": entry.lo,
+                "hi": entry.hi,
+                "s": entry.system,
+                "c": entry.code,
+                "u": entry.unit,
+            }
+        )
+    if isinstance(entry, ReferenceEntry):
+        return REFERENCE, _drop_none(
+            {
+                "p": code,
+                "r": entry.target,
+                "t": entry.type,
+                "i": _local_id(entry.target),
+                "v": entry.version,
+            }
+        )
+    if isinstance(entry, UriEntry):
+        return URI, {"p": code, "v": entry.value}
+    raise TypeError(f"unknown index entry {entry!r}")
+
+
+def _sort_values(entry: Entry) -> tuple[Any, Any] | None:
+    """(ascending key, descending key) one entry contributes, or None."""
+    if isinstance(entry, TokenEntry):
+        return (entry.code, entry.code) if entry.code is not None else None
+    if isinstance(entry, StringEntry):
+        return entry.norm, entry.norm
+    if isinstance(entry, DateEntry):
+        return entry.lo, entry.hi
+    if isinstance(entry, NumberEntry | QuantityEntry):
+        return entry.value, entry.value
+    if isinstance(entry, ReferenceEntry):
+        return entry.target, entry.target
+    if isinstance(entry, UriEntry):
+        return entry.value, entry.value
+    return None
+
+
+def sort_keys(index: Mapping[str, list[Entry]]) -> tuple[Doc, Doc]:
+    """Per-param sort keys: the lowest value (ascending) and the highest (descending).
+
+    Dates sort ascending on the earliest start and descending on the latest end.
+    """
+    asc: Doc = {}
+    desc: Doc = {}
+    for code, entries in index.items():
+        pairs = [p for p in map(_sort_values, entries) if p is not None]
+        if not pairs:
+            continue
+        kind = type(pairs[0][0])
+        same = [p for p in pairs if isinstance(p[0], kind) or {type(p[0]), kind} <= {int, float}]
+        key = field_name(code)
+        asc[key] = min(p[0] for p in same)
+        desc[key] = max(p[1] for p in same)
+    return asc, desc
+
+
+def entry_arrays(index: IndexEntries) -> Doc:
+    arrays: dict[str, list[Doc]] = {}
+    for code, entries in index.items():
+        for entry in entries:
+            kind, sub = entry_subdoc(code, entry)
+            arrays.setdefault(kind, []).append(sub)
+    return dict(arrays)
+
+
+def current_doc(op: WriteOp, token: str) -> Doc:
+    """The ``resources`` document for ``op``."""
+    doc: Doc = {
+        "_id": resource_key(op.resource_type, op.id),
+        "type": op.resource_type,
+        "id": op.id,
+        "version": op.version,
+        "lu": op.last_updated,
+        "lu_us": op.last_updated_us,
+        "deleted": op.deleted,
+        "method": op.method,
+        "body": op.body.decode("utf-8"),
+        "w": token,
+    }
+    if not op.deleted:
+        doc.update(entry_arrays(op.index))
+        asc, desc = sort_keys(op.index)
+        if asc:
+            doc[SORT_ASC], doc[SORT_DESC] = asc, desc
+    return doc
+
+
+def history_doc(op: WriteOp, token: str, *, committed: bool, ts: float) -> Doc:
+    """The ``history`` document for ``op``."""
+    return {
+        "_id": history_key(op.resource_type, op.id, op.version),
+        "type": op.resource_type,
+        "id": op.id,
+        "version": op.version,
+        "lu": op.last_updated,
+        "lu_us": op.last_updated_us,
+        "deleted": op.deleted,
+        "method": op.method,
+        "body": op.body.decode("utf-8"),
+        "w": token,
+        "c": committed,
+        "ts": ts,
+    }
+
+
+def stored_version(doc: Mapping[str, Any]) -> StoredVersion:
+    method: Method = doc.get("method", "PUT")
+    return StoredVersion(
+        resource_type=doc["type"],
+        id=doc["id"],
+        version=int(doc["version"]),
+        last_updated=doc["lu"],
+        last_updated_us=int(doc["lu_us"]),
+        deleted=bool(doc["deleted"]),
+        body=doc["body"].encode("utf-8"),
+        method=method,
+    )
+
+
+def stored_from_op(op: WriteOp) -> StoredVersion:
+    return StoredVersion(
+        resource_type=op.resource_type,
+        id=op.id,
+        version=op.version,
+        last_updated=op.last_updated,
+        last_updated_us=op.last_updated_us,
+        deleted=op.deleted,
+        body=op.body,
+        method=op.method,
+    )

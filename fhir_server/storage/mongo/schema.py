@@ -1,0 +1,104 @@
+"""The index plan of the MongoDB backend, created at start-up and checked.
+
+``resources`` (one document per resource, its current version; see ``documents.py``):
+
+* ``_id`` = ``"Type/id"``: unique (type, id), point reads, ``read_many``;
+* ``(type, _id)``: the default search order (``_id`` ascending) within a type;
+* ``(type, lu_us, _id)``: ``_lastUpdated`` filters and sorts;
+* ``(id)``: ``_id`` searches across types (system search);
+* compound multikey indexes for the hot entry lookups, each led by ``type`` and the
+  param code so one index serves every parameter of its kind, with ``$elemMatch``
+  binding the bounds to one entry: ``(type, tok.p, tok.c, tok.s)``,
+  ``(type, tok.p, tok.s)`` (``system|``), ``(type, tok.p, tok.t)`` (``:text``),
+  ``(type, str.p, str.n)``, ``(type, str.p, str.e)``, ``(type, ref.p, ref.r)``,
+  ``(type, ref.p, ref.i)`` (plain-id references), ``(type, dt.p, dt.lo, dt.hi)``,
+  ``(type, num.p, num.v)``, ``(type, qty.p, qty.v)``, ``(type, uri.p, uri.v)``;
+* ``(ref.r)``: reverse references (``_revinclude``) by target whatever the source.
+
+Sorting on a parameter uses the scalar per-parameter keys ``sa.<code>`` /
+``sd.<code>``; they are not indexed by default (one index per sortable parameter is
+a deployment choice: add ``(type, sa.<code>, _id)`` for the sorts you serve).
+
+``history`` (every version, ``_id`` = ``"Type/id/version"``):
+
+* ``(type, id, version)``: instance history and ``vread``;
+* ``(type, lu_us, _id)``: type history, ``_since``, ``_at``;
+* ``(lu_us, _id)``: system history;
+* ``(c, ts)``: the start-up sweep over writes that never committed (standalone).
+
+Sharding (suggestion, not applied here): shard both collections on
+``{type: 1, id: "hashed"}`` (compound hashed key, MongoDB >= 4.4). Every document of
+one resource (its current version and all its history) then lives on one shard, so
+the single-document atomicity of a write and the uniqueness of ``_id`` (derived from
+type and id) hold per shard, while hashing the id spreads each type evenly. Searches
+are led by ``type`` and are scatter-gathered within it; point reads are targeted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+
+RESOURCES = "resources"
+HISTORY = "history"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    keys: tuple[tuple[str, int], ...]
+
+    def model(self) -> IndexModel:
+        return IndexModel(list(self.keys), name=self.name)
+
+
+def _spec(name: str, *fields: str) -> IndexSpec:
+    return IndexSpec(name, tuple((f, ASCENDING) for f in fields))
+
+
+INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
+    RESOURCES: (
+        _spec("type_id", "type", "_id"),
+        _spec("type_lastupdated", "type", "lu_us", "_id"),
+        _spec("logical_id", "id"),
+        _spec("tok_code", "type", "tok.p", "tok.c", "tok.s"),
+        _spec("tok_system", "type", "tok.p", "tok.s"),
+        _spec("tok_text", "type", "tok.p", "tok.t"),
+        _spec("str_norm", "type", "str.p", "str.n"),
+        _spec("str_exact", "type", "str.p", "str.e"),
+        _spec("ref_target", "type", "ref.p", "ref.r"),
+        _spec("ref_id", "type", "ref.p", "ref.i"),
+        _spec("ref_reverse", "ref.r"),
+        _spec("dt_range", "type", "dt.p", "dt.lo", "dt.hi"),
+        _spec("num_value", "type", "num.p", "num.v"),
+        _spec("qty_value", "type", "qty.p", "qty.v"),
+        _spec("uri_value", "type", "uri.p", "uri.v"),
+    ),
+    HISTORY: (
+        _spec("instance", "type", "id", "version"),
+        _spec("type_lastupdated", "type", "lu_us", "_id"),
+        _spec("system_lastupdated", "lu_us", "_id"),
+        _spec("uncommitted", "c", "ts"),
+    ),
+}
+
+
+def _key_pairs(key: Any) -> tuple[tuple[str, int], ...]:
+    items = key.items() if hasattr(key, "items") else key
+    return tuple((str(f), int(d)) for f, d in items)
+
+
+async def ensure_indexes(db: Any) -> None:
+    """Create the plan (idempotent) and check every index exists with its keys."""
+    for collection, specs in INDEX_PLAN.items():
+        coll = db[collection]
+        await coll.create_indexes([s.model() for s in specs])
+        present = {ix["name"]: _key_pairs(ix["key"]) async for ix in coll.list_indexes()}
+        for spec in specs:
+            if present.get(spec.name) != spec.keys:
+                raise RuntimeError(
+                    f"MongoDB index {collection}.{spec.name} is missing or differs from the plan "
+                    f"(expected {spec.keys}, found {present.get(spec.name)})"
+                )

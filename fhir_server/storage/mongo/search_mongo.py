@@ -1,0 +1,336 @@
+"""Compile the search IR (``search/ir.py``) to a MongoDB filter on ``resources``.
+
+Spec: http://hl7.org/fhir/R4/search.html. The semantics are those of the reference
+matcher (``search/matcher.py``); per parameter type:
+
+* every value is one ``$elemMatch`` on the entry array of its kind, bound to the param
+  code (``{"tok": {"$elemMatch": {"p": code, ...}}}``); a clause's values are ORed
+  (``$or``), clauses are ANDed (``$and``);
+* string: default starts-with on the normalised ``n`` as a range
+  (``$gte prefix``, ``$lt`` the prefix's successor), never an unanchored
+  case-insensitive regex; ``:exact`` equality on ``e``; ``:contains`` an escaped regex
+  on ``n``;
+* token: ``code`` (any system), ``system|code``, ``|code`` (no system), ``system|``;
+  ``:text`` starts-with on ``t``; ``:not`` no entry matches any value;
+  ``:identifier`` on a reference: token semantics on the ``<code>:identifier`` entries;
+* reference: ``Type/id`` equality on ``r`` (and ``v`` when a version is given); a plain
+  id matches ``T/id`` for T in the param's targets (any local type when none);
+  ``:[type]`` restricts the type; chains resolve the inner clause first (capped);
+* date: entries and values are closed microsecond ranges; with entry ``[lo, hi]`` and
+  value ``[V.lo, V.hi]`` (search.html, "prefixes"):
+  eq ``lo >= V.lo and hi <= V.hi``; ne not eq; gt ``hi > V.hi``; lt ``lo < V.lo``;
+  ge "the range above the search value intersects the target, or the search range
+  fully contains it" = ``hi > V.hi or lo >= V.lo``; le = ``lo < V.lo or hi <= V.hi``;
+  sa ``lo > V.hi``; eb ``hi < V.lo``; ap: the entry overlaps the value's range widened
+  on each side by 10 % of the gap between now and that bound (integer microseconds);
+* number and quantity on the entry value ``v`` with the search value's implicit range
+  ``[V.lo, V.hi)``: eq ``V.lo <= v < V.hi``; ne not eq; gt/lt/ge/le against V.value;
+  sa ``v >= V.hi``; eb ``v < V.lo``; ap ``|v - V.value| <= 10 % of |V.value|``;
+  quantity also matches the unit: with a system ``s == system and c == code``,
+  without one ``c == code or u == code``;
+* uri: equality; ``:below`` starts-with; ``:above`` the entry is a prefix of the value;
+* ``:missing=true``: no entry of the param; ``false``: at least one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from ...errors import InvalidError, NotSupportedError
+from ...search.ir import (
+    Clause,
+    Criterion,
+    DateValue,
+    IdClause,
+    LastUpdatedClause,
+    MissingValue,
+    NumberValue,
+    ParamType,
+    QuantityValue,
+    ReferenceValue,
+    StringValue,
+    TokenValue,
+    UriValue,
+    Value,
+)
+from .documents import DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
+
+Filter = dict[str, Any]
+# (target type, filter on that type) -> "Type/id" of the matches (capped by the store)
+ChainLookup = Callable[[str, Filter], Awaitable[list[str]]]
+
+ARRAY_OF: dict[ParamType, str] = {
+    "string": STRING,
+    "token": TOKEN,
+    "reference": REFERENCE,
+    "date": DATE,
+    "number": NUMBER,
+    "quantity": QUANTITY,
+    "uri": URI,
+}
+NOTHING: Filter = {"_id": {"$in": []}}
+
+
+def successor(prefix: str) -> str | None:
+    """The least string greater than every string starting with ``prefix`` (code point order)."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be encoded; skip to U+E000
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
+
+
+def starts_with(prefix: str) -> Filter:
+    """Operators for "starts with ``prefix``" as an index range."""
+    upper = successor(prefix)
+    if upper is None:
+        return {"$type": "string"}
+    return {"$gte": prefix, "$lt": upper}
+
+
+def and_(*parts: Filter) -> Filter:
+    """AND of filters: merged into one document where their keys do not collide."""
+    merged: Filter = {}
+    rest: list[Filter] = []
+    for part in parts:
+        if not part:
+            continue
+        if any(k in merged for k in part) or "$and" in part:
+            rest.append(part)
+        else:
+            merged.update(part)
+    if rest:
+        if not merged:
+            return rest[0] if len(rest) == 1 else {"$and": rest}
+        return {"$and": [merged, *rest]}
+    return merged
+
+
+def or_(parts: Sequence[Filter]) -> Filter:
+    if not parts:
+        return dict(NOTHING)
+    if len(parts) == 1:
+        return parts[0]
+    return {"$or": list(parts)}
+
+
+# ---------------------------------------------------------------------------- dates
+
+
+def date_condition(v: DateValue, lo: str, hi: str, now_us: int) -> Filter:
+    """Entry range ``[lo, hi]`` (field names; may be the same field) against ``v``."""
+
+    def f(field: str, op: str, value: int) -> Filter:
+        return {field: {op: value}}
+
+    def both(a: Filter, b: Filter) -> Filter:
+        if lo == hi:  # one scalar field (lastUpdated): merge the operators
+            return {lo: {**a[lo], **b[hi]}}
+        return {**a, **b}
+
+    p = v.prefix
+    if p == "eq":
+        return both(f(lo, "$gte", v.lo), f(hi, "$lte", v.hi))
+    if p == "ne":
+        return {"$or": [f(lo, "$lt", v.lo), f(hi, "$gt", v.hi)]}
+    if p == "gt":
+        return f(hi, "$gt", v.hi)
+    if p == "lt":
+        return f(lo, "$lt", v.lo)
+    if p == "ge":
+        return {"$or": [f(hi, "$gt", v.hi), f(lo, "$gte", v.lo)]}
+    if p == "le":
+        return {"$or": [f(lo, "$lt", v.lo), f(hi, "$lte", v.hi)]}
+    if p == "sa":
+        return f(lo, "$gt", v.hi)
+    if p == "eb":
+        return f(hi, "$lt", v.lo)
+    if p == "ap":
+        wide_lo = v.lo - abs(now_us - v.lo) // 10
+        wide_hi = v.hi + abs(now_us - v.hi) // 10
+        return both(f(lo, "$lte", wide_hi), f(hi, "$gte", wide_lo))
+    raise InvalidError(f"unknown prefix {p!r}")
+
+
+# ---------------------------------------------------------------------------- numbers
+
+
+def number_condition(v: NumberValue | QuantityValue) -> Filter:
+    p = v.prefix
+    if p == "eq":
+        return {"v": {"$gte": v.lo, "$lt": v.hi}}
+    if p == "ne":
+        return {"$or": [{"v": {"$lt": v.lo}}, {"v": {"$gte": v.hi}}]}
+    if p in ("gt", "lt"):
+        return {"v": {f"${p}": v.value}}
+    if p == "ge":
+        return {"v": {"$gte": v.value}}
+    if p == "le":
+        return {"v": {"$lte": v.value}}
+    if p == "sa":
+        return {"v": {"$gte": v.hi}}
+    if p == "eb":
+        return {"v": {"$lt": v.lo}}
+    if p == "ap":
+        margin = abs(v.value) * 0.1
+        return {"v": {"$gte": v.value - margin, "$lte": v.value + margin}}
+    raise InvalidError(f"unknown prefix {p!r}")
+
+
+def quantity_condition(v: QuantityValue) -> Filter:
+    cond = number_condition(v)
+    unit: Filter = {}
+    if v.system is not None and v.system != "":
+        unit = {"s": v.system}
+        if v.code is not None:
+            unit["c"] = v.code
+    elif v.code is not None:
+        unit = {"$or": [{"c": v.code}, {"u": v.code}]}
+    if "$or" in cond and "$or" in unit:
+        return {"$and": [cond, unit]}
+    return {**cond, **unit}
+
+
+# ---------------------------------------------------------------------------- tokens, refs
+
+
+def token_condition(v: TokenValue, modifier: str | None) -> Filter:
+    if modifier == "text":
+        return {"t": starts_with(v.text or "")}
+    cond: Filter = {}
+    if v.system == "":
+        cond["s"] = None
+    elif v.system is not None:
+        cond["s"] = v.system
+    if v.code is not None:
+        cond["c"] = v.code
+    return cond
+
+
+def reference_condition(v: ReferenceValue, targets: Sequence[str]) -> Filter:
+    cond: Filter = {}
+    if v.target is not None:
+        cond["r"] = v.target
+    elif v.id is not None:
+        types = (v.type,) if v.type else tuple(targets)
+        if types:
+            keys = [f"{t}/{v.id}" for t in types]
+            cond["r"] = keys[0] if len(keys) == 1 else {"$in": keys}
+        else:
+            cond["i"] = v.id
+    elif v.type is not None:
+        cond["t"] = v.type
+    else:
+        raise InvalidError("a reference search value needs a target, an id or a type")
+    if v.version is not None:
+        cond["v"] = v.version
+    return cond
+
+
+# ---------------------------------------------------------------------------- clauses
+
+
+class Compiler:
+    """Compiles criteria; chains call back into the store (``chain_lookup``)."""
+
+    def __init__(self, now_us: int, chain_lookup: ChainLookup) -> None:
+        self.now_us = now_us
+        self.chain_lookup = chain_lookup
+
+    async def criteria(self, criteria: Sequence[Criterion]) -> Filter:
+        return and_(*[await self.criterion(c) for c in criteria])
+
+    async def criterion(self, c: Criterion) -> Filter:
+        if isinstance(c, IdClause):
+            ids = list(c.ids)
+            return {"id": {"$nin": ids}} if c.negate else {"id": {"$in": ids}}
+        if isinstance(c, LastUpdatedClause):
+            return or_([date_condition(v, "lu_us", "lu_us", self.now_us) for v in c.values])
+        if c.chain is not None:
+            return await self.chain(c)
+        return self.clause(c)
+
+    async def chain(self, c: Clause) -> Filter:
+        assert c.chain is not None
+        inner = await self.criterion(c.chain.clause)
+        keys = await self.chain_lookup(c.chain.target_type, inner)
+        return {REFERENCE: {"$elemMatch": {"p": c.param.code, "r": {"$in": keys}}}}
+
+    def clause(self, c: Clause) -> Filter:
+        ptype, code, mod = c.param.type, c.param.code, c.modifier
+        if ptype not in ARRAY_OF:
+            raise NotSupportedError(
+                f"search on {ptype} parameter '{code}' is not supported", expression=(code,)
+            )
+        array = ARRAY_OF[ptype]
+        if mod == "missing":
+            return or_([self.missing(array, code, v) for v in c.values])
+        if mod == "identifier":
+            if ptype != "reference":
+                raise InvalidError(f":identifier applies to reference parameters, not '{code}'")
+            array, code = TOKEN, f"{code}:identifier"
+        conds = [self.value_condition(ptype, mod, c.param.targets, v, code) for v in c.values]
+        matches = [{array: {"$elemMatch": {"p": code, **cond}}} for cond in conds]
+        if mod == "not":
+            if ptype != "token":
+                raise NotSupportedError(f":not is supported on token parameters, not '{code}'")
+            return {"$nor": matches} if matches else {}
+        return or_(matches)
+
+    @staticmethod
+    def missing(array: str, code: str, v: Value) -> Filter:
+        if not isinstance(v, MissingValue):
+            raise InvalidError(f":missing on '{code}' takes true or false")
+        return {f"{array}.p": {"$ne": code}} if v.missing else {f"{array}.p": code}
+
+    def value_condition(
+        self, ptype: str, mod: str | None, targets: Sequence[str], v: Value, code: str
+    ) -> Filter:
+        if isinstance(v, StringValue) and ptype == "string":
+            if mod == "exact":
+                return {"e": v.raw}
+            if mod == "contains":
+                return {"n": {"$regex": re.escape(v.norm)}}
+            if mod is None:
+                return {"n": starts_with(v.norm)}
+        elif isinstance(v, TokenValue) and ptype in ("token", "reference"):
+            if mod in (None, "not", "text", "identifier"):
+                return token_condition(v, mod)
+        elif isinstance(v, ReferenceValue) and ptype == "reference":
+            if mod in (None, "type"):
+                return reference_condition(v, targets)
+        elif isinstance(v, DateValue) and ptype == "date":
+            if mod is None:
+                return date_condition(v, "lo", "hi", self.now_us)
+        elif isinstance(v, QuantityValue) and ptype == "quantity":
+            if mod is None:
+                return quantity_condition(v)
+        elif isinstance(v, NumberValue) and ptype == "number":
+            if mod is None:
+                return number_condition(v)
+        elif isinstance(v, UriValue) and ptype == "uri":
+            if mod is None:
+                return {"v": v.value}
+            if mod == "below":
+                return {"v": starts_with(v.value)}
+            if mod == "above":
+                prefixes = [v.value[:n] for n in range(1, len(v.value) + 1)]
+                return {"v": {"$in": prefixes}}
+        else:
+            raise InvalidError(f"value {v!r} does not fit {ptype} parameter '{code}'", expression=(code,))
+        raise NotSupportedError(
+            f"modifier :{mod} is not supported on {ptype} parameter '{code}'", expression=(code,)
+        )
+
+
+def type_filter(resource_types: Sequence[str]) -> Filter:
+    if not resource_types:
+        return {}
+    if len(resource_types) == 1:
+        return {"type": resource_types[0]}
+    return {"type": {"$in": list(resource_types)}}
