@@ -91,9 +91,12 @@ def _apply(doc: Any, op: dict[str, Any], i: int) -> Any:
 
 def _reason(exc: Exception) -> str:
     text = str(exc)
-    member = re.match(r"member '(.*?)' not found", text)
+    member = re.match(r"member '(.*?)' not found|'(.*)'$", text)
     if member:  # jsonpointer appends the whole document; do not echo it back
-        return f"member '{member.group(1)}' does not exist"
+        return f"member '{member.group(1) or member.group(2)}' does not exist"
+    token = re.match(r"Cannot apply token '(.*?)' to non-container", text)
+    if token:
+        return f"'{token.group(1)}' is below a value that is neither an object nor an array"
     if len(text) > 200 or not text:
         return "the location does not exist"
     return text

@@ -35,10 +35,24 @@ Location = tuple[Step, ...]
 _apply_parsed_path: Any = fhirpathpy.apply_parsed_path
 _ast_listener: Any = _ASTPathListener
 
-# "div" is a FHIRPath operator, yet Narrative.div is an element: the official cases and
-# the reference implementation accept ``Patient.text.div``, so ``.div`` becomes ``.`div```
-# (outside string literals and delimited identifiers).
-_DOT_DIV = re.compile(r"('(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`)|\.div\b")
+# Rewrites before parsing (string literals and delimited identifiers are left alone):
+# - "div" is a FHIRPath operator, yet Narrative.div is an element: the official cases and
+#   the reference implementation accept ``Patient.text.div``, so ``.div`` → ``.`div```;
+# - ``extension('u')`` → ``extension.where(url = 'u')``, its definition in the FHIRPath
+#   spec: fhirpathpy's own extension() keeps only the first match and loses the trail
+#   needed to locate primitives below it.
+_STRING = r"'(?:[^'\\]|\\.)*'"
+_REWRITE = re.compile(rf"({_STRING}|`(?:[^`\\]|\\.)*`)|(\.div\b)|(?<![\w`])extension\(\s*({_STRING})\s*\)")
+
+
+def _rewrite(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1)
+    if match.group(2):
+        return ".`div`"
+    return f"extension.where(url = {match.group(3)})"
+
+
 _SEGMENT = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\[(\d+)\])?$")
 
 
@@ -53,8 +67,7 @@ class _Raise(ErrorListener):  # type: ignore[misc]
 def parse(expression: str, where: str) -> Any:
     """Parse strictly; a malformed expression is the client's error (400)."""
     try:
-        escaped = _DOT_DIV.sub(lambda m: m.group(1) or ".`div`", expression)
-        lexer = FHIRPathLexer(InputStream(escaped))
+        lexer = FHIRPathLexer(InputStream(_REWRITE.sub(_rewrite, expression)))
         lexer.removeErrorListeners()
         lexer.addErrorListener(_Raise())
         parser = FHIRPathParser(CommonTokenStream(lexer))
@@ -131,6 +144,10 @@ def choice_key(obj: dict[str, Any], name: str) -> str | None:
     return distinct.pop() if len(distinct) == 1 else None
 
 
+def _has_objects(value: Any) -> bool:
+    return isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value))
+
+
 def _walk_prop_name(resource: dict[str, Any], node: Any, data: Any) -> Location | None:
     prop = getattr(node, "propName", None)
     if not isinstance(prop, str):
@@ -140,7 +157,7 @@ def _walk_prop_name(resource: dict[str, Any], node: Any, data: Any) -> Location 
         return None
     current: Any = resource
     loc: list[Step] = []
-    for segment in segments[1:]:
+    for depth, segment in enumerate(segments[1:], start=2):
         match = _SEGMENT.match(segment)
         if not match or not isinstance(current, dict):
             return None
@@ -149,9 +166,9 @@ def _walk_prop_name(resource: dict[str, Any], node: Any, data: Any) -> Location 
         if key is None:
             return None
         value = current.get(key)
-        if value is None:
-            value = current.get(f"_{key}")
-            key = f"_{key}"
+        below_primitive = depth < len(segments) and not _has_objects(value)
+        if (value is None or below_primitive) and f"_{key}" in current:
+            value, key = current[f"_{key}"], f"_{key}"  # a primitive's id/extension side
         loc.append(key)
         if isinstance(value, list):
             if index is None or int(index) >= len(value):

@@ -82,8 +82,10 @@ def type_at(resource: dict[str, Any], loc: Location) -> str | None:
         if isinstance(step, int):
             current = current[step] if isinstance(current, list) and step < len(current) else None
         else:
-            found = slot(type_name, step)
+            found = slot(type_name, step.removeprefix("_"))
             type_name = found.type if found else None
+            if found and step.startswith("_"):  # a primitive's id/extension side
+                type_name = "Element"
             current = current.get(step) if isinstance(current, dict) else None
         if type_name in RESOURCE_SLOTS and isinstance(current, dict):
             type_name = current.get("resourceType", type_name)
