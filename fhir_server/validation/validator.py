@@ -3,7 +3,8 @@
 Spec: http://hl7.org/fhir/R4/validation.html. What is checked, in order:
 
 1. ``resourceType`` is present and a known R4 resource type (and the expected one, when the
-   interaction names it: ``PUT /Patient/1`` takes a Patient).
+   interaction names it: ``PUT /Patient/1`` takes a Patient; a mismatch is the only issue
+   reported).
 2. Structure, by fhirkit (:mod:`.structure`): unknown elements, JSON types, required
    elements, cardinality, choice conflicts, primitive syntax.
 3. Our element rules, by one walk over the element tables (:mod:`.walker`):
@@ -44,25 +45,13 @@ class Validator:
         self.walker = Walker(definitions, rules)
 
     def validate(self, resource: Any, *, expected_type: str | None = None) -> list[Issue]:
-        head = self._resource_type_issues(resource, expected_type)
-        if head is not None:
-            return head
-        rtype: str = resource["resourceType"]
-        issues: list[Issue] = []
-        if expected_type is not None and rtype != expected_type:
-            issues.append(
-                Issue(
-                    "error",
-                    "invalid",
-                    f"Expected resource type {expected_type}, found {rtype}",
-                    (rtype,),
-                )
-            )
-        structural = structure_issues(resource)
-        issues.extend(structural)
-        refused = {i.expression[0] for i in structural if i.expression}
+        refused_outright = self._resource_type_issues(resource, expected_type)
+        if refused_outright is not None:
+            return refused_outright
+        issues = structure_issues(resource)
+        flagged = {i.expression[0] for i in issues if i.expression}  # one issue per element
         issues.extend(
-            i for i in self.walker.walk(resource) if not i.expression or i.expression[0] not in refused
+            i for i in self.walker.walk(resource) if not i.expression or i.expression[0] not in flagged
         )
         return issues
 
@@ -74,14 +63,12 @@ class Validator:
             what = f"a {expected_type}" if expected_type else "a resource"
             return [Issue("error", "required", f"resourceType is missing: expected {what}")]
         if type(rtype) is not str or not self.definitions.is_resource_type(rtype):
-            return [
-                Issue(
-                    "error",
-                    "invalid",
-                    f"'{rtype}' is not a FHIR R4 resource type",
-                    (str(rtype),) if type(rtype) is str else (),
-                )
-            ]
+            where = (rtype,) if type(rtype) is str else ()
+            return [Issue("error", "invalid", f"'{rtype}' is not a FHIR R4 resource type", where)]
+        if expected_type is not None and rtype != expected_type:
+            # The wrong kind of resource: its details against its own type are beside the point.
+            message = f"Expected resource type {expected_type}, found {rtype}"
+            return [Issue("error", "invalid", message, (rtype,))]
         return None
 
 
@@ -100,11 +87,12 @@ def has_errors(issues: Iterable[Issue]) -> bool:
     return any(i.severity in ERROR_SEVERITIES for i in issues)
 
 
-def raise_if_invalid(resource: dict[str, Any], expected_type: str | None = None) -> list[Issue]:
-    """Raise :class:`InvalidResourceError` (400) when any issue is an error; else return the
-    remaining issues (warnings, information) for the response's OperationOutcome."""
-    issues = validate_resource(resource, expected_type=expected_type)
+def raise_if_invalid(
+    resource: dict[str, Any], expected_type: str | None = None, *, validator: Validator | None = None
+) -> list[Issue]:
+    """Raise :class:`InvalidResourceError` (400) when any issue is an error (errors first, then
+    the rest); otherwise return the issues left (warnings, information) for the response."""
+    issues = (validator or default_validator()).validate(resource, expected_type=expected_type)
     if has_errors(issues):
-        errors_first = sorted(issues, key=lambda i: i.severity not in ERROR_SEVERITIES)
-        raise InvalidResourceError(errors_first)
+        raise InvalidResourceError(sorted(issues, key=lambda i: i.severity not in ERROR_SEVERITIES))
     return issues

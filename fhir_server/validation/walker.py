@@ -91,7 +91,7 @@ class Walker:
 
     def __init__(self, definitions: Definitions, rules: Iterable[Rule]) -> None:
         self._defs = definitions
-        self._rules = tuple(rules)
+        self.rules = tuple(rules)
         self._plans: dict[str, Plan] = {}
 
     def walk(self, resource: dict[str, Any], path: str | None = None) -> list[Issue]:
@@ -118,7 +118,7 @@ class Walker:
             for type_code in element.types:
                 key = name + type_code[0].upper() + type_code[1:] if element.choice else name
                 ctx = ElementContext(type_name, is_resource, element, type_code, key)
-                checks = tuple(c for rule in self._rules if (c := rule.check_for(ctx)) is not None)
+                checks = tuple(c for rule in self.rules if (c := rule.check_for(ctx)) is not None)
                 if type_code == RESOURCE:
                     plan[key] = Slot(element.many, checks, None, True)
                 elif self._is_primitive(type_code):
