@@ -52,6 +52,14 @@ def _get(doc: Any, loc: Location) -> Any:
     return doc
 
 
+def _get_or_none(doc: Any, loc: Location) -> Any:
+    """The value at ``loc``; None for a primitive that exists only as its "_x" side."""
+    try:
+        return _get(doc, loc)
+    except (KeyError, IndexError):
+        return None
+
+
 def _split(loc: Location) -> tuple[Location, str, int | None]:
     """(location of the owning object, JSON key, list index or None)."""
     if isinstance(loc[-1], int):
@@ -77,7 +85,7 @@ def _value(op: Operation) -> Value:
 
 def _add(doc: dict[str, Any], op: Operation) -> None:
     loc = _single(doc, op, "adding")
-    target = _get(doc, loc)
+    target = _get_or_none(doc, loc)
     parent_type = type_at(doc, loc)
     if not isinstance(target, dict):  # a primitive: its id and extensions live in "_name"
         target = _primitive_side(doc, loc)
@@ -106,7 +114,7 @@ def _primitive_side(doc: dict[str, Any], loc: Location) -> dict[str, Any]:
         sides = owner.get(f"_{key}")
         if not isinstance(sides, list):
             sides = owner[f"_{key}"] = []
-        sides.extend([None] * (len(owner[key]) - len(sides)))
+        sides.extend([None] * (len(owner.get(key) or ()) - len(sides)))
         side = sides[index] = sides[index] if isinstance(sides[index], dict) else {}
     assert isinstance(side, dict)
     return side

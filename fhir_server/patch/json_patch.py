@@ -19,6 +19,7 @@ import jsonpatch
 import jsonpointer
 
 from ..errors import InvalidError, UnprocessableError
+from ..fhirjson import check_depth
 from .guard import check_identity
 
 # op → members it requires besides "op" and "path"
@@ -35,6 +36,7 @@ _BAD_ESCAPE = re.compile(r"~(?![01])")
 
 def apply_json_patch(resource: dict[str, Any], operations: Any) -> dict[str, Any]:
     """Apply a JSON Patch document to a copy of ``resource`` and return the copy."""
+    check_depth(operations)
     ops = _validated(operations)
     doc: Any = copy.deepcopy(resource)
     for i, op in enumerate(ops):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..definitions import load
 from ..errors import InvalidError
 from .model import is_primitive, type_from_suffix
 
@@ -144,6 +145,8 @@ def _value(part: dict[str, Any], at: str) -> Value:
 
 def _typed(part: dict[str, Any], key: str, at: str) -> Value:
     type_name = type_from_suffix(key[5:])
+    if not is_primitive(type_name) and not load().elements(type_name):
+        raise InvalidError(f"{at}.{key}: {type_name} is not an R4 data type", f"{at}.{key}")
     content = part[key]
     forms = _FORMS.get(type_name, (str,)) if is_primitive(type_name) else (dict,)
     if (isinstance(content, bool) and bool not in forms) or not isinstance(content, forms):

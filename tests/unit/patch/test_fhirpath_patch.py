@@ -190,6 +190,16 @@ def test_patches_this_resource_cannot_take_are_422(operation: dict[str, Any], me
     assert caught.value.expression[0].startswith("Parameters.parameter[1]")
 
 
+def test_primitive_with_only_its_extension_side() -> None:
+    source = {"resourceType": "Patient", "id": "p", "_birthDate": {"id": "b", "extension": [{"url": "u"}]}}
+    ext = {"part": [{"name": "url", "valueUri": "v"}]}
+    out = patch(source, op("add", "Patient.birthDate", "extension", value=ext))
+    assert out["_birthDate"]["extension"] == [{"url": "u"}, {"url": "v"}]
+    out = patch(source, op("replace", "Patient.birthDate", value={"valueDate": "2000-01-01"}))
+    assert out == {"resourceType": "Patient", "id": "p", "birthDate": "2000-01-01"}
+    assert patch(source, op("delete", "Patient.birthDate")) == {"resourceType": "Patient", "id": "p"}
+
+
 def test_delete_of_nothing_is_a_no_op() -> None:
     assert patch(PATIENT, op("delete", "Patient.gender")) == PATIENT
 
@@ -300,6 +310,10 @@ PATH = {"name": "path", "valueString": "Patient"}
                 ],
             },
             "Parameters.parameter[0].part[3].part[0]",
+        ),
+        (
+            {"resourceType": "Parameters", "parameter": [op("add", "Patient", "x", value={"valueFoo": {}})]},
+            "Parameters.parameter[0].part[3].valueFoo",
         ),
         (
             {

@@ -146,3 +146,11 @@ def test_whole_document_replacement_keeping_identity_is_allowed() -> None:
 )
 def test_json_equality_of_test_op(a: Any, b: Any, equal: bool) -> None:
     assert json_equal(a, b) is equal
+
+
+def test_deeply_nested_patch_documents_are_refused() -> None:
+    value: Any = 1
+    for _ in range(100):
+        value = {"a": value}
+    with pytest.raises(InvalidError):
+        apply_json_patch(OBS, [{"op": "add", "path": "/x", "value": value}])
