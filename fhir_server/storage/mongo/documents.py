@@ -22,13 +22,14 @@ a replica set::
       "ref": [{"p": "subject", "r": "Patient/1", "t": "Patient", "i": "1", "v": "2"}],
       "uri": [{"p": "url", "v": "http://example.org/fhir/ValueSet/x"}],
       # per-parameter sort keys (scalars, so sorting never touches arrays):
-      "sa": {"name": "muller"},           # ascending key: the lowest value
-      "sd": {"name": "muller"}            # descending key: the highest value
+      "sa": {"name": "muller", "birthdate": -1},  # the lowest value (dates: earliest start)
+      "sd": {"birthdate": 86399999999},           # dates only: the latest end, for descending
+      "sp": {"name": 1, "birthdate": 1}           # has a key: sorts before those without
     }
 
 Absent optional entry fields (system, text, type, version ...) are omitted; a query
-on ``{"s": null}`` matches them. ``i`` is the id part of a local ``Type/id`` reference,
-so a plain-id reference search is an index equality.
+on ``{"s": null}`` matches them. ``i`` is the id part of a local ``Type/id`` reference of
+a known type, so a plain-id reference search is an index equality.
 
 ``history`` holds every version under ``_id: "Type/id/version"`` with the same
 scalar fields plus ``c`` (committed) and ``ts`` (wall-clock seconds of the write).
@@ -57,7 +58,7 @@ Doc = dict[str, Any]
 # entry kind -> array field in the resource document
 TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI = "tok", "str", "dt", "num", "qty", "ref", "uri"
 ENTRY_ARRAYS = (TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI)
-SORT_ASC, SORT_DESC = "sa", "sd"
+SORT_ASC, SORT_DESC, SORT_PRESENT = "sa", "sd", "sp"
 
 # fields a StoredVersion is built from (and the projection searches use)
 VERSION_FIELDS = ("type", "id", "version", "lu", "lu_us", "deleted", "body", "method")
@@ -80,11 +81,13 @@ def _drop_none(d: Doc) -> Doc:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def _local_id(target: str) -> str | None:
-    """The id of a local ``Type/id`` reference, else None."""
-    parts = target.split("/")
-    if len(parts) == 2 and ":" not in target and parts[0][:1].isupper() and parts[1]:
-        return parts[1]
+def _local_id(entry: ReferenceEntry) -> str | None:
+    """The id of a local ``Type/id`` reference of a known type, else None."""
+    t = entry.type
+    if t and entry.target.startswith(t + "/"):
+        rest = entry.target[len(t) + 1 :]
+        if rest and "/" not in rest and ":" not in entry.target:
+            return rest
     return None
 
 
@@ -116,7 +119,7 @@ def entry_subdoc(code: str, entry: Entry) -> tuple[str, Doc]:
                 "p": code,
                 "r": entry.target,
                 "t": entry.type,
-                "i": _local_id(entry.target),
+                "i": _local_id(entry),
                 "v": entry.version,
             }
         )
@@ -125,40 +128,45 @@ def entry_subdoc(code: str, entry: Entry) -> tuple[str, Doc]:
     raise TypeError(f"unknown index entry {entry!r}")
 
 
-def _sort_values(entry: Entry) -> tuple[Any, Any] | None:
-    """(ascending key, descending key) one entry contributes, or None."""
+def _sort_value(entry: Entry) -> Any:
+    """The value one entry contributes to its parameter's sort key (None: nothing)."""
     if isinstance(entry, TokenEntry):
-        return (entry.code, entry.code) if entry.code is not None else None
+        return entry.code
     if isinstance(entry, StringEntry):
-        return entry.norm, entry.norm
+        return entry.norm
     if isinstance(entry, DateEntry):
-        return entry.lo, entry.hi
+        return entry.lo
     if isinstance(entry, NumberEntry | QuantityEntry):
-        return entry.value, entry.value
+        return entry.value
     if isinstance(entry, ReferenceEntry):
-        return entry.target, entry.target
+        return entry.target
     if isinstance(entry, UriEntry):
-        return entry.value, entry.value
+        return entry.value
     return None
 
 
-def sort_keys(index: Mapping[str, list[Entry]]) -> tuple[Doc, Doc]:
-    """Per-param sort keys: the lowest value (ascending) and the highest (descending).
-
-    Dates sort ascending on the earliest start and descending on the latest end.
-    """
+def sort_keys(index: Mapping[str, list[Entry]]) -> tuple[Doc, Doc, Doc]:
+    """Per-param sort keys, as the reference matcher's ``sort_key``: the smallest value in
+    both directions, except dates: the earliest start ascending, the latest end descending
+    (``sd`` holds only those); ``sp`` marks the params that have a key (so that resources
+    without one sort last in both directions)."""
     asc: Doc = {}
     desc: Doc = {}
+    present: Doc = {}
     for code, entries in index.items():
-        pairs = [p for p in map(_sort_values, entries) if p is not None]
-        if not pairs:
+        values = [v for v in map(_sort_value, entries) if v is not None]
+        if not values:
             continue
-        kind = type(pairs[0][0])
-        same = [p for p in pairs if isinstance(p[0], kind) or {type(p[0]), kind} <= {int, float}]
         key = field_name(code)
-        asc[key] = min(p[0] for p in same)
-        desc[key] = max(p[1] for p in same)
-    return asc, desc
+        present[key] = 1
+        try:
+            asc[key] = min(values)
+        except TypeError:  # mixed kinds under one code: keep the first kind
+            asc[key] = min(v for v in values if type(v) is type(values[0]))
+        his = [e.hi for e in entries if isinstance(e, DateEntry)]
+        if his:
+            desc[key] = max(his)
+    return asc, desc, present
 
 
 def entry_arrays(index: IndexEntries) -> Doc:
@@ -186,9 +194,11 @@ def current_doc(op: WriteOp, token: str) -> Doc:
     }
     if not op.deleted:
         doc.update(entry_arrays(op.index))
-        asc, desc = sort_keys(op.index)
+        asc, desc, present = sort_keys(op.index)
         if asc:
-            doc[SORT_ASC], doc[SORT_DESC] = asc, desc
+            doc[SORT_ASC], doc[SORT_PRESENT] = asc, present
+        if desc:
+            doc[SORT_DESC] = desc
     return doc
 
 

@@ -3,8 +3,10 @@
 Never skip/offset: a cursor carries the sort values of the last row served and its
 ``_id``; the next page is the rows strictly after it in the sort order. Sorts are on
 scalar fields only (per-parameter keys ``sa.<code>``/``sd.<code>`` computed at write
-time), with ``_id`` ascending as the tie-breaker. A missing key sorts first when
-ascending and last when descending (MongoDB's order for null/missing).
+time, see ``documents.sort_keys``), with ``_id`` ascending as the tie-breaker.
+Resources without a value for a sort parameter come last in both directions: each
+parameter key is preceded by its presence flag ``sp.<code>`` sorted descending
+(null/missing is the lowest BSON value). The "after" predicate handles null values.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from ...errors import InvalidError
 from ...search.ir import SortKey
-from .documents import SORT_ASC, SORT_DESC, field_name
+from .documents import SORT_ASC, SORT_DESC, SORT_PRESENT, field_name
 
 Filter = dict[str, Any]
 
@@ -38,15 +40,18 @@ class SortField:
 
 
 def sort_fields(keys: Sequence[SortKey]) -> list[SortField]:
+    """The sort as scalar fields; a parameter key is led by its presence flag (descending),
+    so that resources without a value come last in both directions."""
     fields: list[SortField] = []
     for k in keys:
         if k.type == "_id" or k.param == "_id":
-            path = "id"
+            fields.append(SortField("id", k.descending))
         elif k.type == "_lastUpdated" or k.param == "_lastUpdated":
-            path = "lu_us"
-        else:
-            path = f"{SORT_DESC if k.descending else SORT_ASC}.{field_name(k.param)}"
-        fields.append(SortField(path, k.descending))
+            fields.append(SortField("lu_us", k.descending))
+        else:  # dates sort descending on their latest end, everything else on the smallest value
+            prefix = SORT_DESC if k.descending and k.type == "date" else SORT_ASC
+            fields.append(SortField(f"{SORT_PRESENT}.{field_name(k.param)}", True))
+            fields.append(SortField(f"{prefix}.{field_name(k.param)}", k.descending))
     return fields
 
 

@@ -14,18 +14,18 @@ matcher (``search/matcher.py``); per parameter type:
   ``:text`` starts-with on ``t``; ``:not`` no entry matches any value;
   ``:identifier`` on a reference: token semantics on the ``<code>:identifier`` entries;
 * reference: ``Type/id`` equality on ``r`` (and ``v`` when a version is given); a plain
-  id matches ``T/id`` for T in the param's targets (any local type when none);
+  id matches a local reference ``T/id`` of any known type T (indexed id part ``i``);
   ``:[type]`` restricts the type; chains resolve the inner clause first (capped);
 * date: entries and values are closed microsecond ranges; with entry ``[lo, hi]`` and
   value ``[V.lo, V.hi]`` (search.html, "prefixes"):
   eq ``lo >= V.lo and hi <= V.hi``; ne not eq; gt ``hi > V.hi``; lt ``lo < V.lo``;
   ge "the range above the search value intersects the target, or the search range
   fully contains it" = ``hi > V.hi or lo >= V.lo``; le = ``lo < V.lo or hi <= V.hi``;
-  sa ``lo > V.hi``; eb ``hi < V.lo``; ap: the entry overlaps the value's range widened
-  on each side by 10 % of the gap between now and that bound (integer microseconds);
+  sa ``lo > V.hi``; eb ``hi < V.lo``; ap: the entry overlaps the value's range (which
+  the parser widened by 10 % of the gap between now and the date);
 * number and quantity on the entry value ``v`` with the search value's implicit range
   ``[V.lo, V.hi)``: eq ``V.lo <= v < V.hi``; ne not eq; gt/lt/ge/le against V.value;
-  sa ``v >= V.hi``; eb ``v < V.lo``; ap ``|v - V.value| <= 10 % of |V.value|``;
+  sa ``v >= V.hi``; eb ``v < V.lo``; ap ``V.lo <= v <= V.hi`` (widened by the parser);
   quantity also matches the unit: with a system ``s == system and c == code``,
   without one ``c == code or u == code``;
 * uri: equality; ``:below`` starts-with; ``:above`` the entry is a prefix of the value;
@@ -71,6 +71,7 @@ ARRAY_OF: dict[ParamType, str] = {
     "uri": URI,
 }
 NOTHING: Filter = {"_id": {"$in": []}}
+NO_ENTRY: Filter = {"p": {"$in": []}}  # inside $elemMatch: matches no entry
 
 
 def successor(prefix: str) -> str | None:
@@ -122,7 +123,7 @@ def or_(parts: Sequence[Filter]) -> Filter:
 # ---------------------------------------------------------------------------- dates
 
 
-def date_condition(v: DateValue, lo: str, hi: str, now_us: int) -> Filter:
+def date_condition(v: DateValue, lo: str, hi: str) -> Filter:
     """Entry range ``[lo, hi]`` (field names; may be the same field) against ``v``."""
 
     def f(field: str, op: str, value: int) -> Filter:
@@ -150,10 +151,8 @@ def date_condition(v: DateValue, lo: str, hi: str, now_us: int) -> Filter:
         return f(lo, "$gt", v.hi)
     if p == "eb":
         return f(hi, "$lt", v.lo)
-    if p == "ap":
-        wide_lo = v.lo - abs(now_us - v.lo) // 10
-        wide_hi = v.hi + abs(now_us - v.hi) // 10
-        return both(f(lo, "$lte", wide_hi), f(hi, "$gte", wide_lo))
+    if p == "ap":  # the parser already widened [V.lo, V.hi]
+        return both(f(lo, "$lte", v.hi), f(hi, "$gte", v.lo))
     raise InvalidError(f"unknown prefix {p!r}")
 
 
@@ -176,16 +175,15 @@ def number_condition(v: NumberValue | QuantityValue) -> Filter:
         return {"v": {"$gte": v.hi}}
     if p == "eb":
         return {"v": {"$lt": v.lo}}
-    if p == "ap":
-        margin = abs(v.value) * 0.1
-        return {"v": {"$gte": v.value - margin, "$lte": v.value + margin}}
+    if p == "ap":  # the parser already widened [V.lo, V.hi] to 10 % of the value
+        return {"v": {"$gte": v.lo, "$lte": v.hi}}
     raise InvalidError(f"unknown prefix {p!r}")
 
 
 def quantity_condition(v: QuantityValue) -> Filter:
     cond = number_condition(v)
     unit: Filter = {}
-    if v.system is not None and v.system != "":
+    if v.system is not None:
         unit = {"s": v.system}
         if v.code is not None:
             unit["c"] = v.code
@@ -201,7 +199,9 @@ def quantity_condition(v: QuantityValue) -> Filter:
 
 def token_condition(v: TokenValue, modifier: str | None) -> Filter:
     if modifier == "text":
-        return {"t": starts_with(v.text or "")}
+        return NO_ENTRY if v.text is None else {"t": starts_with(v.text)}
+    if v.system is None and v.code is None:
+        return NO_ENTRY
     cond: Filter = {}
     if v.system == "":
         cond["s"] = None
@@ -212,21 +212,18 @@ def token_condition(v: TokenValue, modifier: str | None) -> Filter:
     return cond
 
 
-def reference_condition(v: ReferenceValue, targets: Sequence[str]) -> Filter:
+def reference_condition(v: ReferenceValue) -> Filter:
     cond: Filter = {}
     if v.target is not None:
         cond["r"] = v.target
-    elif v.id is not None:
-        types = (v.type,) if v.type else tuple(targets)
-        if types:
-            keys = [f"{t}/{v.id}" for t in types]
-            cond["r"] = keys[0] if len(keys) == 1 else {"$in": keys}
-        else:
-            cond["i"] = v.id
+    elif v.id is not None:  # a local reference of any (known) type with that id
+        cond["i"] = v.id
+        if v.type is not None:
+            cond["t"] = v.type
     elif v.type is not None:
         cond["t"] = v.type
     else:
-        raise InvalidError("a reference search value needs a target, an id or a type")
+        return NO_ENTRY
     if v.version is not None:
         cond["v"] = v.version
     return cond
@@ -238,8 +235,7 @@ def reference_condition(v: ReferenceValue, targets: Sequence[str]) -> Filter:
 class Compiler:
     """Compiles criteria; chains call back into the store (``chain_lookup``)."""
 
-    def __init__(self, now_us: int, chain_lookup: ChainLookup) -> None:
-        self.now_us = now_us
+    def __init__(self, chain_lookup: ChainLookup) -> None:
         self.chain_lookup = chain_lookup
 
     async def criteria(self, criteria: Sequence[Criterion]) -> Filter:
@@ -250,7 +246,7 @@ class Compiler:
             ids = list(c.ids)
             return {"id": {"$nin": ids}} if c.negate else {"id": {"$in": ids}}
         if isinstance(c, LastUpdatedClause):
-            return or_([date_condition(v, "lu_us", "lu_us", self.now_us) for v in c.values])
+            return or_([date_condition(v, "lu_us", "lu_us") for v in c.values])
         if c.chain is not None:
             return await self.chain(c)
         return self.clause(c)
@@ -274,7 +270,7 @@ class Compiler:
             if ptype != "reference":
                 raise InvalidError(f":identifier applies to reference parameters, not '{code}'")
             array, code = TOKEN, f"{code}:identifier"
-        conds = [self.value_condition(ptype, mod, c.param.targets, v, code) for v in c.values]
+        conds = [self.value_condition(ptype, mod, v, code) for v in c.values]
         matches = [{array: {"$elemMatch": {"p": code, **cond}}} for cond in conds]
         if mod == "not":
             if ptype != "token":
@@ -288,9 +284,7 @@ class Compiler:
             raise InvalidError(f":missing on '{code}' takes true or false")
         return {f"{array}.p": {"$ne": code}} if v.missing else {f"{array}.p": code}
 
-    def value_condition(
-        self, ptype: str, mod: str | None, targets: Sequence[str], v: Value, code: str
-    ) -> Filter:
+    def value_condition(self, ptype: str, mod: str | None, v: Value, code: str) -> Filter:
         if isinstance(v, StringValue) and ptype == "string":
             if mod == "exact":
                 return {"e": v.raw}
@@ -303,10 +297,10 @@ class Compiler:
                 return token_condition(v, mod)
         elif isinstance(v, ReferenceValue) and ptype == "reference":
             if mod in (None, "type"):
-                return reference_condition(v, targets)
+                return reference_condition(v)
         elif isinstance(v, DateValue) and ptype == "date":
             if mod is None:
-                return date_condition(v, "lo", "hi", self.now_us)
+                return date_condition(v, "lo", "hi")
         elif isinstance(v, QuantityValue) and ptype == "quantity":
             if mod is None:
                 return quantity_condition(v)

@@ -10,8 +10,7 @@ decimals keep their digits and reads serve the stored text.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -34,10 +33,6 @@ from .writes import Writer
 PROJECTION = {f: 1 for f in VERSION_FIELDS}
 
 
-def _now_us() -> int:
-    return time.time_ns() // 1000
-
-
 class MongoStore:
     """``Store`` over MongoDB. Transactions need a replica set or a sharded cluster."""
 
@@ -52,7 +47,6 @@ class MongoStore:
         client: Any = None,
         chain_limit: int = 1000,
         lease_seconds: float = 30.0,
-        clock_us: Callable[[], int] = _now_us,
     ) -> None:
         self.owns_client = client is None
         if client is None:
@@ -63,7 +57,6 @@ class MongoStore:
         self.database_name = database
         self.drop_on_close = drop_on_close
         self.chain_limit = chain_limit
-        self.clock_us = clock_us
         self.db = client[database]
         self.resources = self.db[RESOURCES]
         self.history_coll = self.db[HISTORY]
@@ -171,7 +164,7 @@ class MongoStore:
                 )
             return [str(d["_id"]) for d in docs]
 
-        compiler = Compiler(self.clock_us(), chain_lookup)
+        compiler = Compiler(chain_lookup)
         criteria = await compiler.criteria(query.criteria)
         return and_(type_filter(query.resource_types), {"deleted": False}, criteria)
 
