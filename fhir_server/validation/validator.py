@@ -49,7 +49,8 @@ class Validator:
         if refused_outright is not None:
             return refused_outright
         issues = structure_issues(resource)
-        flagged = {i.expression[0] for i in issues if i.expression}  # one issue per element
+        # One issue per element: what fhirkit refused is not reported again by our rules.
+        flagged = {i.expression[0] for i in issues if i.expression and i.severity in ERROR_SEVERITIES}
         issues.extend(
             i for i in self.walker.walk(resource) if not i.expression or i.expression[0] not in flagged
         )
