@@ -85,17 +85,20 @@ class HistoryReader:
         docs = (
             await self.history.find(filt, PROJECTION).sort(sort).limit(req.count + 1).to_list(req.count + 1)
         )
-        return self._result(docs, req.count, order, sig, tiebreak)
+        total = int(await self.history.count_documents(base))
+        return self._result(docs, req.count, order, sig, tiebreak, total)
 
     @staticmethod
-    def _result(docs: list[Any], count: int, order: list[SortField], sig: str, tiebreak: str) -> Page:
+    def _result(
+        docs: list[Any], count: int, order: list[SortField], sig: str, tiebreak: str, total: int
+    ) -> Page:
         more = len(docs) > count
         docs = docs[:count]
         cursor = None
         if more and docs:
             last = docs[-1]
             cursor = encode_cursor(sig, [f.value(last) for f in order], last[tiebreak])
-        return Page(items=[stored_version(d) for d in docs], next_cursor=cursor)
+        return Page(items=[stored_version(d) for d in docs], next_cursor=cursor, total=total)
 
     async def _at(self, req: HistoryRequest) -> Page:
         """Type/system ``_at``: per resource, the last committed version at or before the instant."""
@@ -103,26 +106,25 @@ class HistoryReader:
         match: dict[str, Any] = {"c": True, "lu_us": {"$lte": req.at_us}}
         if req.resource_type is not None:
             match["type"] = req.resource_type
-        after: dict[str, Any] = {}
-        if req.since_us is not None:
-            after["lu_us"] = {"$gte": req.since_us}
-        sig = signature(TIME_ORDER)
-        if req.cursor:
-            values, last = decode_cursor(req.cursor, sig, 1)
-            keyset = after_filter(TIME_ORDER, values, last, "_id", tiebreak_desc=True)
-            after = {"$and": [after, keyset]} if after else keyset
-        pipeline: list[dict[str, Any]] = [
+        heads: list[dict[str, Any]] = [
             {"$match": match},
             {"$project": {"type": 1, "id": 1, "version": 1, "lu_us": 1}},
             {"$sort": {"type": 1, "id": 1, "version": -1}},
             {"$group": {"_id": {"t": "$type", "i": "$id"}, "d": {"$first": "$$ROOT"}}},
             {"$replaceRoot": {"newRoot": "$d"}},
         ]
-        if after:
-            pipeline.append({"$match": after})
-        pipeline += [{"$sort": {"lu_us": -1, "_id": -1}}, {"$limit": req.count + 1}]
-        heads = await self.history.aggregate(pipeline, allowDiskUse=True).to_list(req.count + 1)
-        ids = [h["_id"] for h in heads]
+        if req.since_us is not None:
+            heads.append({"$match": {"lu_us": {"$gte": req.since_us}}})
+        sig = signature(TIME_ORDER)
+        page = list(heads)
+        if req.cursor:
+            values, last = decode_cursor(req.cursor, sig, 1)
+            page.append({"$match": after_filter(TIME_ORDER, values, last, "_id", tiebreak_desc=True)})
+        page += [{"$sort": {"lu_us": -1, "_id": -1}}, {"$limit": req.count + 1}]
+        rows = await self.history.aggregate(page, allowDiskUse=True).to_list(req.count + 1)
+        ids = [h["_id"] for h in rows]
         full = {d["_id"]: d for d in await self.history.find({"_id": {"$in": ids}}, PROJECTION).to_list(None)}
         docs = [full[i] for i in ids if i in full]
-        return self._result(docs, req.count, TIME_ORDER, sig, "_id")
+        counted = await self.history.aggregate([*heads, {"$count": "n"}], allowDiskUse=True).to_list(1)
+        total = int(counted[0]["n"]) if counted else 0
+        return self._result(docs, req.count, TIME_ORDER, sig, "_id", total)

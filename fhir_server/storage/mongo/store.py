@@ -176,7 +176,7 @@ class MongoStore:
         fields = sort_fields(query.sort)
         sig = signature(fields)
         total = None
-        if query.total in ("accurate", "estimate"):
+        if query.total in ("accurate", "estimate") or query.summary == "count":
             total = int(await self.resources.count_documents(base, session=session))
         if query.count <= 0:
             return Page(items=[], total=total)
