@@ -111,9 +111,9 @@ async def test_a_conflict_on_the_second_write_rolls_back_the_first(store: Store)
 
 
 async def test_search_keys_inside_a_unit(store: Store) -> None:
-    ident = {"identifier": [TokenEntry("urn:sys", "42")]}
-    await write(store, make_op("Patient", "p1", 1, expected=0, index=ident))
-    await write(store, make_op("Patient", "p2", 1, expected=0, index={"identifier": [TokenEntry("urn:sys", "7")]}))
+    for id, value in (("p1", "42"), ("p2", "7")):
+        ident = {"identifier": [TokenEntry("urn:sys", value)]}
+        await write(store, make_op("Patient", id, 1, expected=0, index=ident))
     query = SearchQuery(
         ("Patient",),
         (Clause(ParamRef("identifier", "token"), None, (TokenValue("urn:sys", "42"),)),),
