@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from ..index import MAX_INSTANT, MIN_INSTANT, DateEntry, Entry
 from ..ir import DateValue, Prefix
-from . import ExtractContext, Node, ParseContext, ValueParseError, split_prefix
+from . import ExtractContext, Node, ParseContext, ValueParseError, split_prefix, unescape
 
 MODIFIERS = frozenset({"missing"})
 
@@ -32,6 +32,7 @@ _DATE_RE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
     r"(Z|[+-]\d{2}:\d{2})?)?)?)?"
 )
+_SPACE_TZ = re.compile(r"T[0-9:.]+ \d{2}:\d{2}$")
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -163,7 +164,9 @@ def extract(node: Node, ctx: ExtractContext, out: list[Entry]) -> None:
 def parse(raw: str, modifier: str | None, ctx: ParseContext) -> DateValue:
     """``[prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|±hh:mm]]]]`` -> the value's own range
     (``ap`` is widened at match time, see ``approximate``)."""
-    prefix, rest = split_prefix(raw, ctx.code)
+    prefix, rest = split_prefix(unescape(raw), ctx.code)
+    if " " in rest and _SPACE_TZ.search(rest):
+        rest = rest.replace(" ", "+")  # an unencoded "+" in the query string arrives as a space
     try:
         lo, hi = date_range(rest)
     except ValueParseError as exc:

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from ..index import Entry, NumberEntry, QuantityEntry
 from ..ir import NumberValue, Prefix
-from . import ExtractContext, Node, ParseContext, ValueParseError, split_prefix
+from . import ExtractContext, Node, ParseContext, ValueParseError, split_prefix, unescape
 
 MODIFIERS = frozenset({"missing"})
 
@@ -92,7 +92,7 @@ def parse_number(text: str, code: str) -> Decimal:
 
 
 def parse(raw: str, modifier: str | None, ctx: ParseContext) -> NumberValue:
-    prefix, rest = split_prefix(raw, ctx.code)
+    prefix, rest = split_prefix(unescape(raw), ctx.code)
     d = parse_number(rest, ctx.code)
     lo, hi = implicit_range(d)
     return NumberValue(cast(Prefix, prefix), float(d), lo, hi)

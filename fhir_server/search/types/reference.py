@@ -140,7 +140,8 @@ def parse(
         target, rtype, version = split
         if type_modifier and rtype and rtype != type_modifier:
             raise ValueParseError(f"Reference '{raw}' is not a {type_modifier} (parameter '{ctx.code}')")
-        return ReferenceValue(target, type_modifier or rtype, None, (cversion if bar else version) or None)
+        # like the entries, an absolute URL carries no type (only local references do)
+        return ReferenceValue(target, type_modifier, None, (cversion if bar else version) or None)
     if "/" in value:
         parts = value.split("/")
         if (

@@ -20,7 +20,7 @@ from typing import Any
 from ..index import Entry, StringEntry
 from ..ir import StringValue
 from ..normalize import norm
-from . import ExtractContext, Node, ParseContext, ValueParseError
+from . import ExtractContext, Node, ParseContext, ValueParseError, unescape
 
 MODIFIERS = frozenset({"exact", "contains", "missing"})
 
@@ -56,9 +56,10 @@ def extract(node: Node, ctx: ExtractContext, out: list[Entry]) -> None:
 
 
 def parse(raw: str, modifier: str | None, ctx: ParseContext) -> StringValue:
-    if raw == "":
+    value = unescape(raw)
+    if value == "":
         raise ValueParseError(f"Empty value for string parameter '{ctx.code}'")
-    return StringValue(norm(raw), raw)
+    return StringValue(norm(value), value)
 
 
 def match_value(value: StringValue, modifier: str | None, entry: StringEntry) -> bool:
