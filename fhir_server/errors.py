@@ -161,9 +161,7 @@ class InvalidResourceError(FhirError):
 
     def __init__(self, issues: list[Issue], status: int = 400) -> None:
         first = issues[0] if issues else Issue("error", "invalid", "invalid resource")
-        FhirError.__init__(
-            self, first.diagnostics, first.expression, first.code, status, list(issues[1:])
-        )
+        FhirError.__init__(self, first.diagnostics, first.expression, first.code, status, list(issues[1:]))
         self.all_issues = issues
 
     @property

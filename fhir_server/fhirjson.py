@@ -49,9 +49,7 @@ def check_depth(obj: Any, limit: int = MAX_DEPTH) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > limit:
-            raise InvalidError(
-                f"Content is nested deeper than {limit} levels", issue_code="structure"
-            )
+            raise InvalidError(f"Content is nested deeper than {limit} levels", issue_code="structure")
         if isinstance(node, dict):
             stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
         elif isinstance(node, list):

@@ -26,7 +26,7 @@ class ParamIds:
         if pid is not None:
             return pid
         conn.execute("INSERT OR IGNORE INTO params (type, code) VALUES (?, ?)", key)
-        pid = conn.execute("SELECT pid FROM params WHERE type = ? AND code = ?", key).fetchone()[0]
+        pid = int(conn.execute("SELECT pid FROM params WHERE type = ? AND code = ?", key).fetchone()[0])
         self._uncommitted[key] = pid
         return pid
 

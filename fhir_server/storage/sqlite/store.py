@@ -282,7 +282,7 @@ class SQLiteStore:
             next_cursor = None
             if len(rows) > query.count:
                 rows = rows[: query.count]
-                next_cursor = encode(list(rows[-1][7:]))
+                next_cursor = encode(list(rows[-1][7:])) if rows else None
             total = None
             if query.total in ("accurate", "estimate") or query.summary == "count":
                 csql, cargs = count_sql(query, lookup)

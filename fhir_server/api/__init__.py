@@ -1,0 +1,1 @@
+"""The HTTP edge: routes, content negotiation, headers. Knows HTTP and nothing else."""

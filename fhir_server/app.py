@@ -1,0 +1,112 @@
+"""The composition root: the only place that picks a backend and wires the parts."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import logs
+from .api.negotiation import response_type
+from .api.responses import Formatter, error_response
+from .api.routes import Dispatcher, prefer_of
+from .config import Settings
+from .context import RequestContext
+from .definitions import load
+from .errors import FhirError, InvalidError
+from .search.extract import Extractor
+from .search.registry import SearchRegistry
+from .server import Server
+from .storage.protocol import Store
+from .stores import open_store
+
+logger = logging.getLogger("fhir_server.http")
+
+
+def build_server(settings: Settings, store: Store | None = None) -> Server:
+    definitions = load()
+    registry = SearchRegistry.from_definitions(definitions)
+    return Server(
+        settings=settings,
+        store=store or open_store(settings),
+        definitions=definitions,
+        registry=registry,
+        extractor=Extractor(registry, settings.fhir_base),
+    )
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    server = build_server(settings, store)
+    dispatcher = Dispatcher(server)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await server.store.start()
+        logs.log(logger, logging.INFO, "started", store=server.store.name, base=server.base_url)
+        try:
+            yield
+        finally:
+            await server.store.close()
+
+    app = FastAPI(title="FHIR R4 server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.server = server
+    prefix = "/" + "/".join(p for p in settings.fhir_base.split("/")[3:] if p)
+
+    @app.get("/health")
+    async def health() -> Response:
+        ready = await server.store.ready()
+        body = {
+            "status": "ok" if ready else "unavailable",
+            "live": True,
+            "ready": ready,
+            "store": server.store.name,
+        }
+        return JSONResponse(body, 200 if ready else 503)
+
+    async def fhir(request: Request) -> Response:
+        start = time.perf_counter()
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        path = request.url.path[len(prefix) :] if prefix != "/" else request.url.path
+        segments = [s for s in path.split("/") if s]
+        fmt = Formatter("application/fhir+json", False)
+        try:
+            params = request.query_params
+            fmt = Formatter("application/fhir+json", params.get("_pretty") == "true")
+            fmt.media = response_type(request.headers.get("accept"), params.get("_format"))
+            ctx = RequestContext(settings.fhir_base, prefer_of(request), request_id)
+            response = await dispatcher.dispatch(request, segments, fmt, ctx)
+        except FhirError as err:
+            response = error_response(err, fmt)
+        except RecursionError:
+            response = error_response(
+                InvalidError("Content is nested too deeply", issue_code="structure"), fmt
+            )
+        except Exception:
+            logger.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+            internal = FhirError("Internal server error", issue_code="exception", status=500)
+            response = error_response(internal, fmt)
+        response.headers["X-Request-Id"] = request_id
+        logs.log(
+            logger,
+            logging.INFO,
+            "request",
+            request_id=request_id,
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - start) * 1000, 2),
+        )
+        return response
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    app.add_route(prefix, fhir, methods=methods)
+    app.add_route(prefix + "/", fhir, methods=methods)
+    app.add_route(prefix + "/{path:path}", fhir, methods=methods)
+    return app

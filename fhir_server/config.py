@@ -1,0 +1,49 @@
+"""Settings: command-line options, each also from the environment.
+
+| option | environment | default |
+|---|---|---|
+| ``--host`` | ``FHIR_HOST`` | ``127.0.0.1`` |
+| ``--port`` | ``FHIR_PORT`` | ``8080`` |
+| ``--store`` | ``FHIR_STORE`` | ``sqlite:///./data/fhir.db`` |
+| ``--base-url`` | ``FHIR_BASE_URL`` | ``http://{host}:{port}/fhir`` |
+| ``--max-body-bytes`` | ``FHIR_MAX_BODY_BYTES`` | ``33554432`` (32 MiB) |
+| ``--sqlite-synchronous`` | ``FHIR_SQLITE_SYNCHRONOUS`` | ``FULL`` |
+| ``--default-count`` | ``FHIR_DEFAULT_COUNT`` | ``50`` |
+| ``--max-count`` | ``FHIR_MAX_COUNT`` | ``1000`` |
+| ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    store: str = "sqlite:///./data/fhir.db"
+    base_url: str = ""
+    max_body_bytes: int = 32 * 1024 * 1024
+    sqlite_synchronous: str = "FULL"
+    default_count: int = 50
+    max_count: int = 1000
+    log_level: str = "info"
+
+    @property
+    def fhir_base(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}/fhir").rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = "FHIR_" + f.name.upper()
+            if key in env and env[key] != "":
+                values[f.name] = int(env[key]) if f.type in ("int", int) else env[key]
+        settings = cls(**values)
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **clean)

@@ -1,0 +1,86 @@
+"""batch: ``POST [base]`` with a Bundle of type batch (http.html#transaction).
+
+Entries are independent: each runs in its own unit of work and gets its own
+response, with an OperationOutcome when it fails. Entries are processed in order;
+a ``fullUrl`` of an entry already processed can be referenced by later ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import RequestContext
+from ..errors import FhirError
+from ..server import Server
+from ..validation import raise_if_invalid
+from .bundle_entries import Entry, ReferenceMap, locate, rewrite_references
+from .bundle_execute import entry_type, execute_read, execute_write, response_entry, status_text
+from .bundles import outcome, raw
+
+
+async def _run(server: Server, ctx: RequestContext, entry: Entry, refs: ReferenceMap) -> dict[str, Any]:
+    if entry.method in ("GET", "HEAD"):
+        result = await execute_read(server, entry)
+        out = response_entry(server, result)
+        if result.body is not None:
+            out["resource"] = result.body
+        elif result.stored is not None and result.status == 200:
+            out["resource"] = raw(result.stored.body)
+        return out
+    rtype = entry_type(server, entry)
+    if entry.resource is not None and entry.method in ("POST", "PUT"):
+        raise_if_invalid(entry.resource, expected_type=rtype)
+    async with server.store.transaction() as tx:
+        refs.tx = tx
+        if entry.resource is not None:
+            await rewrite_references(entry.resource, refs.resolve)
+        assigned = None
+        if entry.method == "POST":
+            assigned = ctx.new_id()
+            if entry.if_none_exist:
+                from .create import create_in
+                from .resources import prepare
+
+                result = await create_in(
+                    server,
+                    tx,
+                    prepare(server, entry.resource or {}, rtype, validated=True),
+                    assigned,
+                    entry.if_none_exist,
+                )
+                assert result.stored is not None
+                refs.add(entry.full_url, rtype, result.stored.id)
+                return response_entry(server, result)
+        elif entry.method == "PUT":
+            from .resources import prepare
+            from .update import conditional_update_in
+
+            if len(entry.path) == 1 and entry.query:
+                result = await conditional_update_in(
+                    server,
+                    tx,
+                    prepare(server, entry.resource or {}, rtype, validated=True),
+                    entry.query,
+                    ctx.new_id(),
+                    entry.if_match,
+                )
+                assert result.stored is not None
+                refs.add(entry.full_url, rtype, result.stored.id)
+                return response_entry(server, result)
+            assigned = entry.path[1] if len(entry.path) > 1 else None
+        result = await execute_write(server, tx, entry, assigned, validated=True)
+    if result.stored is not None:
+        refs.add(entry.full_url, result.stored.resource_type, result.stored.id)
+    return response_entry(server, result)
+
+
+async def batch(server: Server, ctx: RequestContext, entries: list[Entry]) -> dict[str, Any]:
+    refs = ReferenceMap(server)
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        try:
+            out.append(await _run(server, ctx, entry, refs))
+        except FhirError as err:
+            err = locate(err, entry)
+            out.append({"response": {"status": status_text(err.status), "outcome": outcome(err.issues)}})
+    return {"resourceType": "Bundle", "type": "batch-response", "entry": out}

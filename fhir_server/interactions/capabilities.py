@@ -1,0 +1,80 @@
+"""capabilities: ``GET [base]/metadata`` (http.html#capabilities).
+
+Generated from what really runs: the resource types of the definitions, the
+interactions this package implements, the search parameters of the registry, and
+the store's abilities (transactions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import FHIR_VERSION, __version__, clock
+from ..server import Server
+
+TYPE_INTERACTIONS = [
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+]
+COMMON_SEARCH = [
+    ("_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"),
+    ("_lastUpdated", "date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"),
+]
+SEARCH_PARAMS = ["_count", "_sort", "_total", "_summary", "_elements", "_cursor"]
+
+
+def capability_statement(server: Server) -> dict[str, Any]:
+    resources = []
+    for rtype in sorted(server.definitions.resource_types):
+        params = [{"name": n, "definition": url, "type": t} for n, t, url in COMMON_SEARCH]
+        for code, sp in sorted(server.registry.for_type(rtype).items()):
+            if sp.type in ("composite", "special") or code in ("_id", "_lastUpdated"):
+                continue
+            params.append({"name": code, "definition": sp.url, "type": sp.type})
+        resources.append(
+            {
+                "type": rtype,
+                "profile": f"http://hl7.org/fhir/StructureDefinition/{rtype}",
+                "interaction": [{"code": c} for c in TYPE_INTERACTIONS],
+                "versioning": "versioned-update",
+                "readHistory": True,
+                "updateCreate": True,
+                "conditionalCreate": True,
+                "conditionalRead": "not-supported",
+                "conditionalUpdate": True,
+                "conditionalDelete": "single",
+                "referencePolicy": ["literal", "logical", "local"],
+                "searchParam": params,
+            }
+        )
+    system = [{"code": "batch"}, {"code": "history-system"}, {"code": "search-system"}]
+    if server.store.supports_transactions:
+        system.insert(0, {"code": "transaction"})
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": clock.instant(clock.now_us())[:10],
+        "kind": "instance",
+        "software": {"name": "fhir-server (insurance)", "version": __version__},
+        "implementation": {"description": f"FHIR R4 server on {server.store.name}", "url": server.base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "application/json"],
+        "patchFormat": ["application/json-patch+json", "application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": resources,
+                "interaction": system,
+                "searchParam": [
+                    {"name": n, "type": "special" if n.startswith("_") else "token"} for n in SEARCH_PARAMS
+                ],
+            }
+        ],
+    }

@@ -1,0 +1,50 @@
+"""create: ``POST [base]/[type]``, with ``If-None-Exist`` (http.html#create, #ccreate).
+
+The server assigns the id (a client id in the body is ignored, as the spec says).
+Conditional create checks the criteria and writes in one unit of work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import Issue, PreconditionFailedError
+from ..server import Server
+from ..storage.protocol import Transaction
+from .conditional import matches
+from .resources import Prepared, as_resource, prepare, require_type, stored_from, write
+from .result import Result
+
+
+async def create_in(
+    server: Server,
+    tx: Transaction,
+    prepared: Prepared,
+    new_id: str,
+    if_none_exist: str | None = None,
+) -> Result:
+    if if_none_exist:
+        found = await matches(server, tx, prepared.resource_type, if_none_exist)
+        if len(found) > 1:
+            raise PreconditionFailedError(
+                f"If-None-Exist criteria '{if_none_exist}' match more than one resource",
+                expression="If-None-Exist",
+            )
+        if found:
+            existing = await tx.read(*found[0])
+            return Result(
+                200,
+                existing,
+                issues=[Issue("information", "duplicate", "Resource exists: not created")],
+            )
+    op = await write(tx, prepared, prepared.resource_type, new_id, None, "POST")
+    return Result(201, stored_from(op), location=True)
+
+
+async def create(
+    server: Server, resource_type: str, body: Any, new_id: str, if_none_exist: str | None = None
+) -> Result:
+    require_type(server, resource_type)
+    prepared = prepare(server, as_resource(body, resource_type), resource_type)
+    async with server.store.transaction() as tx:
+        return await create_in(server, tx, prepared, new_id, if_none_exist)

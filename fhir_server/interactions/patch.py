@@ -1,0 +1,67 @@
+"""patch: ``PATCH [base]/[type]/[id]`` with JSON Patch or FHIRPath Patch (http.html#patch).
+
+The patched resource is validated like any update; If-Match applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from .. import fhirjson
+from ..errors import GoneError, NotFoundError, PreconditionFailedError, UnprocessableError
+from ..patch import apply_fhirpath_patch, apply_json_patch
+from ..server import Server
+from ..storage.protocol import Transaction, VersionConflict
+from .resources import prepare, require_type, stored_from, write
+from .result import Result
+from .update import check_id, parse_etag
+
+PatchKind = Literal["json", "fhirpath"]
+RETRIES = 5
+
+
+async def patch_in(
+    server: Server,
+    tx: Transaction,
+    resource_type: str,
+    id: str,
+    body: Any,
+    kind: PatchKind,
+    if_match: str | None = None,
+) -> Result:
+    current = await tx.read(resource_type, id)
+    if current is None:
+        raise NotFoundError(f"{resource_type}/{id} is not known")
+    if current.deleted:
+        raise GoneError(f"{resource_type}/{id} was deleted")
+    if if_match is not None and parse_etag(if_match) != current.version:
+        raise PreconditionFailedError(
+            f"If-Match does not match the current version {current.version} of {resource_type}/{id}",
+            expression="If-Match",
+        )
+    resource = fhirjson.loads(current.body)
+    patched = apply_json_patch(resource, body) if kind == "json" else apply_fhirpath_patch(resource, body)
+    if (
+        not isinstance(patched, dict)
+        or patched.get("resourceType") != resource_type
+        or patched.get("id") != id
+    ):
+        raise UnprocessableError("A patch must not change the resourceType or the id", expression="id")
+    prepared = prepare(server, patched, resource_type)
+    op = await write(tx, prepared, resource_type, id, current, "PATCH")
+    return Result(200, stored_from(op))
+
+
+async def patch(
+    server: Server, resource_type: str, id: str, body: Any, kind: PatchKind, if_match: str | None = None
+) -> Result:
+    require_type(server, resource_type)
+    check_id(id)
+    for attempt in range(RETRIES):
+        try:
+            async with server.store.transaction() as tx:
+                return await patch_in(server, tx, resource_type, id, body, kind, if_match)
+        except VersionConflict:
+            if if_match is not None or attempt == RETRIES - 1:
+                raise PreconditionFailedError(f"{resource_type}/{id} was changed concurrently") from None
+    raise AssertionError("unreachable")

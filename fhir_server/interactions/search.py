@@ -1,0 +1,70 @@
+"""search: type and system level, GET and ``POST _search`` (http.html#search, search.html).
+
+parse -> IR -> the store's compiler; the page is assembled from stored bytes.
+Unknown parameters are ignored and reported in an OperationOutcome entry (lenient,
+the default) or refused (``Prefer: handling=strict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..errors import Issue
+from ..search.parser import parse_search
+from ..server import Server
+from .bundles import bundle, full_url, link, outcome, raw
+from .resources import require_type
+from .subsetting import check_summary, subset_body
+
+RESULT_PARAMS = ("_format", "_pretty", "_cursor")
+
+
+async def search(
+    server: Server,
+    params: list[tuple[str, str]],
+    resource_type: str | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    if resource_type is not None:
+        require_type(server, resource_type)
+        types: tuple[str, ...] = (resource_type,)
+    else:
+        types = tuple(sorted(server.definitions.resource_types))
+    values = dict(params)
+    check_summary(values.get("_summary"))
+    query = parse_search(
+        types,
+        params,
+        server.registry,
+        strict=strict,
+        default_count=server.settings.default_count,
+        max_count=server.settings.max_count,
+    )
+    if (query.count == 0 or query.summary == "count") and query.total == "none":
+        # _count=0 and _summary=count ask for the number of matches only
+        query = replace(query, total="accurate")
+    page = await server.store.search(query)
+    base = server.base_url
+    path = f"{base}/{resource_type}" if resource_type else base
+    entries: list[dict[str, Any]] = []
+    if query.summary != "count":
+        for item in page.items:
+            body = subset_body(server.definitions, item.body, query.summary, query.elements)
+            entries.append(
+                {"fullUrl": full_url(base, item), "resource": raw(body), "search": {"mode": "match"}}
+            )
+    if query.ignored:
+        issue = Issue(
+            "warning",
+            "not-supported",
+            f"Parameter(s) ignored: {', '.join(query.ignored)}",
+            tuple(query.ignored),
+        )
+        entries.append({"resource": outcome([issue]), "search": {"mode": "outcome"}})
+    kept = [(k, v) for k, v in params if k not in RESULT_PARAMS and k not in query.ignored]
+    self_params = [*kept, ("_cursor", query.cursor)] if query.cursor else kept
+    links = [{"relation": "self", "url": link(path, self_params)}]
+    if page.next_cursor and query.summary != "count":
+        links.append({"relation": "next", "url": link(path, [*kept, ("_cursor", page.next_cursor)])})
+    return bundle("searchset", entries, total=page.total, link=links)

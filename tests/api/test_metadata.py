@@ -1,0 +1,26 @@
+"""GET [base]/metadata and /health."""
+
+from __future__ import annotations
+
+import httpx
+
+
+async def test_capability_statement_reflects_what_runs(client: httpx.AsyncClient) -> None:
+    r = await client.get("metadata")
+    assert r.status_code == 200
+    cs = r.json()
+    assert cs["resourceType"] == "CapabilityStatement"
+    assert cs["fhirVersion"] == "4.0.1"
+    rest = cs["rest"][0]
+    types = {res["type"]: res for res in rest["resource"]}
+    assert len(types) == 146
+    patient_params = {p["name"] for p in types["Patient"]["searchParam"]}
+    assert {"identifier", "name", "birthdate", "_id", "_lastUpdated"} <= patient_params
+    assert {"code": "transaction"} in rest["interaction"]
+
+
+async def test_health(client: httpx.AsyncClient) -> None:
+    r = await client.get("http://testserver/health")
+    assert r.status_code == 200
+    assert r.json()["ready"] is True
+    assert "x-request-id" in (await client.get("metadata")).headers
