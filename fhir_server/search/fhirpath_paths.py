@@ -2,8 +2,8 @@
 
 Covers 99 % of the official R4 SearchParameter expressions: paths, unions (``|``),
 ``as X`` / ``.as(X)`` / ``.ofType(X)``, indexers (``entry[0]``), ``first()``,
-``.where(resolve() is X)`` (a check of the reference's target type, no resolution) and
-``.where(field='literal')``. Anything else compiles with ``fhirpathpy`` instead
+``.where(resolve() is X)`` (a check of the reference's target type, no resolution),
+``.where(field='literal')`` and ``.extension('url')``. Anything else compiles with ``fhirpathpy`` instead
 (``Patient.deceased.exists() and Patient.deceased != false``).
 
 The walker tracks the static FHIR type of every value with the element tables of
@@ -23,7 +23,7 @@ from ..definitions import Definitions
 from .types import ExtractContext, Node
 from .types.reference import reference_type
 
-__all__ = ["PathCompiler", "Program", "Unsupported", "branches_for", "split_union"]
+__all__ = ["PathCompiler", "Program", "Unsupported", "branches_for", "check_expression", "split_union"]
 
 _RESOURCE = "@resource"  # element typed "Resource": the type is the value's resourceType
 _COMMON_ROOTS = frozenset({"Resource", "DomainResource"})
@@ -184,6 +184,13 @@ class _Parser:
             op = self.where_condition()
             self.take(")")
             return [op]
+        if name == "extension":  # extension('url') = extension.where(url = 'url')
+            kind, lit = self.peek() or ("", "")
+            if kind != "str":
+                raise Unsupported("extension() without a string literal")
+            self.i += 1
+            self.take(")")
+            return [("field", "extension"), ("where_eq", "url", lit[1:-1].replace("\\'", "'"))]
         raise Unsupported(f"function {name}()")
 
     def where_condition(self) -> Op:
@@ -201,6 +208,23 @@ class _Parser:
             self.i += 1
             return ("where_eq", first, lit[1:-1].replace("\\'", "'"))
         raise Unsupported("where condition")
+
+
+def check_expression(expression: str) -> str | None:
+    """None when the walker or fhirpathpy can compile ``expression``, else the problem."""
+    try:
+        _Parser(expression).parse()
+        return None
+    except Unsupported:
+        pass
+    import fhirpathpy
+    from fhirpathpy.models import models
+
+    try:  # fhirpathpy recovers from many syntax errors; evaluating once catches some more
+        fhirpathpy.compile(expression, models["r4"])({}, {})
+    except Exception as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 # --------------------------------------------------------------------------- walking

@@ -106,6 +106,16 @@ class SearchRegistry:
         """Register a SearchParameter resource created at run time; it replaces a parameter
         with the same url, and overrides one with the same code on the same base."""
         spd = _from_dict(search_parameter_resource)
+        if spd.expression is not None:
+            from .fhirpath_paths import check_expression
+
+            problem = check_expression(spd.expression)
+            if problem is not None:
+                raise InvalidError(
+                    f"SearchParameter.expression '{spd.expression}' is not valid FHIRPath: {problem}",
+                    "SearchParameter.expression",
+                    issue_code="value",
+                )
         self._put(spd)
         return spd
 

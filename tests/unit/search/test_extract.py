@@ -256,3 +256,26 @@ def test_custom_search_parameter_recompiles(registry: SearchRegistry) -> None:
         }
     )
     assert ex.extract(p)["marital"] == [TokenEntry(None, "M")]
+
+
+def test_extension_search_parameter() -> None:
+    reg = SearchRegistry.from_definitions()
+    reg.add(
+        {
+            "resourceType": "SearchParameter",
+            "url": "http://example.org/SearchParameter/scheme",
+            "code": "scheme",
+            "base": ["Coverage", "Patient"],
+            "type": "token",
+            "expression": "Patient.extension('http://example.org/scheme').value"
+            " | Coverage.extension.where(url='http://example.org/scheme').value",
+        }
+    )
+    ex = Extractor(reg)
+    p = {
+        "resourceType": "Patient",
+        "extension": [{"url": "http://example.org/scheme", "valueCoding": {"code": "A"}}],
+    }
+    c = {"resourceType": "Coverage", "extension": [{"url": "http://example.org/scheme", "valueCode": "B"}]}
+    assert ex.extract(p)["scheme"] == [TokenEntry(None, "A")]
+    assert ex.extract(c)["scheme"] == [TokenEntry(None, "B")]
