@@ -34,7 +34,9 @@ INSERT = {
 
 
 def _reference_row(e: ReferenceEntry) -> tuple[Any, ...]:
-    id_part = e.target.rsplit("/", 1)[-1] if e.type else None
+    """Local references (``Type/id``) also store their id, for plain-id searches and chains."""
+    local = e.type is not None and e.target.startswith(e.type + "/") and e.target.count("/") == 1
+    id_part = e.target[len(e.type) + 1 :] if local and e.type else None
     return (e.target, e.type, id_part, e.version)
 
 
