@@ -22,9 +22,9 @@ a replica set::
       "ref": [{"p": "subject", "r": "Patient/1", "t": "Patient", "i": "1", "v": "2"}],
       "uri": [{"p": "url", "v": "http://example.org/fhir/ValueSet/x"}],
       # per-parameter sort keys (scalars, so sorting never touches arrays):
-      "sa": {"name": "muller", "birthdate": -1},  # the lowest value (dates: earliest start)
-      "sd": {"birthdate": 86399999999},           # dates only: the latest end, for descending
-      "sp": {"name": 1, "birthdate": 1}           # has a key: sorts before those without
+      "sa": {"name": "anna", "birthdate": -1},             # the smallest value (dates: lo)
+      "sd": {"name": "muller", "birthdate": 86399999999},  # the largest value (dates: hi)
+      "sp": {"name": 1, "birthdate": 1}                    # has keys: sorts before those without
     }
 
 Absent optional entry fields (system, text, type, version ...) are omitted; a query
@@ -128,44 +128,39 @@ def entry_subdoc(code: str, entry: Entry) -> tuple[str, Doc]:
     raise TypeError(f"unknown index entry {entry!r}")
 
 
-def _sort_value(entry: Entry) -> Any:
-    """The value one entry contributes to its parameter's sort key (None: nothing)."""
+def _sort_span(entry: Entry) -> tuple[Any, Any] | None:
+    """(ascending, descending) value one entry contributes to its parameter's sort keys."""
     if isinstance(entry, TokenEntry):
-        return entry.code
+        return None if entry.code is None else (entry.code, entry.code)
     if isinstance(entry, StringEntry):
-        return entry.norm
+        return entry.norm, entry.norm
     if isinstance(entry, DateEntry):
-        return entry.lo
+        return entry.lo, entry.hi
     if isinstance(entry, NumberEntry | QuantityEntry):
-        return entry.value
+        return entry.value, entry.value
     if isinstance(entry, ReferenceEntry):
-        return entry.target
+        return entry.target, entry.target
     if isinstance(entry, UriEntry):
-        return entry.value
+        return entry.value, entry.value
     return None
 
 
 def sort_keys(index: Mapping[str, list[Entry]]) -> tuple[Doc, Doc, Doc]:
-    """Per-param sort keys, as the reference matcher's ``sort_key``: the smallest value in
-    both directions, except dates: the earliest start ascending, the latest end descending
-    (``sd`` holds only those); ``sp`` marks the params that have a key (so that resources
-    without one sort last in both directions)."""
+    """Per-param sort keys, as the reference matcher's ``sort_key``: the smallest value
+    ascending (``sa``), the largest descending (``sd``); dates: the earliest start and the
+    latest end. ``sp`` marks the params that have keys (resources without sort last)."""
     asc: Doc = {}
     desc: Doc = {}
     present: Doc = {}
     for code, entries in index.items():
-        values = [v for v in map(_sort_value, entries) if v is not None]
-        if not values:
+        kind = type(entries[0]) if entries else None  # one kind per param; ignore strays
+        spans = [s for e in entries if type(e) is kind and (s := _sort_span(e)) is not None]
+        if not spans:
             continue
         key = field_name(code)
         present[key] = 1
-        try:
-            asc[key] = min(values)
-        except TypeError:  # mixed kinds under one code: keep the first kind
-            asc[key] = min(v for v in values if type(v) is type(values[0]))
-        his = [e.hi for e in entries if isinstance(e, DateEntry)]
-        if his:
-            desc[key] = max(his)
+        asc[key] = min(s[0] for s in spans)
+        desc[key] = max(s[1] for s in spans)
     return asc, desc, present
 
 
@@ -196,9 +191,7 @@ def current_doc(op: WriteOp, token: str) -> Doc:
         doc.update(entry_arrays(op.index))
         asc, desc, present = sort_keys(op.index)
         if asc:
-            doc[SORT_ASC], doc[SORT_PRESENT] = asc, present
-        if desc:
-            doc[SORT_DESC] = desc
+            doc[SORT_ASC], doc[SORT_DESC], doc[SORT_PRESENT] = asc, desc, present
     return doc
 
 

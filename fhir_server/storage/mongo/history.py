@@ -11,11 +11,11 @@ from typing import Any
 
 from ..protocol import HistoryRequest, Page, StoredVersion
 from .documents import VERSION_FIELDS, history_key, resource_key, stored_version
-from .paging import SortField, after_filter, decode_cursor, encode_cursor, mongo_sort, signature
+from .paging import SortField, after_filter, decode_cursor, encode_cursor, mongo_sort
 
 PROJECTION = {f: 1 for f in VERSION_FIELDS}
 INSTANCE_ORDER = [SortField("version", True)]
-TIME_ORDER = [SortField("lu_us", True)]
+TIME_ORDER = [SortField("lu_us", True), SortField("_id", True)]
 
 
 class HistoryReader:
@@ -52,7 +52,7 @@ class HistoryReader:
             base["type"] = req.resource_type
         if req.since_us is not None:
             base["lu_us"] = {"$gte": req.since_us}
-        return await self._page(base, req, TIME_ORDER, "_id")
+        return await self._page(base, req, TIME_ORDER)
 
     async def _instance(self, req: HistoryRequest, resource_type: str, id: str) -> Page:
         cur = await self.resources.find_one({"_id": resource_key(resource_type, id)}, {"version": 1})
@@ -71,33 +71,22 @@ class HistoryReader:
             if not at:
                 return Page(items=[])
             base["version"] = at[0]["version"]
-        return await self._page(base, req, INSTANCE_ORDER, "_id")
+        return await self._page(base, req, INSTANCE_ORDER)
 
-    async def _page(
-        self, base: dict[str, Any], req: HistoryRequest, order: list[SortField], tiebreak: str
-    ) -> Page:
-        sig = signature(order)
+    async def _page(self, base: dict[str, Any], req: HistoryRequest, order: list[SortField]) -> Page:
         filt = base
         if req.cursor:
-            values, last = decode_cursor(req.cursor, sig, len(order))
-            filt = {"$and": [base, after_filter(order, values, last, tiebreak, tiebreak_desc=True)]}
-        sort = mongo_sort(order, tiebreak, tiebreak_desc=True)
-        docs = (
-            await self.history.find(filt, PROJECTION).sort(sort).limit(req.count + 1).to_list(req.count + 1)
-        )
+            filt = {"$and": [base, after_filter(order, decode_cursor(req.cursor, order))]}
+        n = req.count + 1
+        docs = await self.history.find(filt, PROJECTION).sort(mongo_sort(order)).limit(n).to_list(n)
         total = int(await self.history.count_documents(base))
-        return self._result(docs, req.count, order, sig, tiebreak, total)
+        return self._result(docs, req.count, order, total)
 
     @staticmethod
-    def _result(
-        docs: list[Any], count: int, order: list[SortField], sig: str, tiebreak: str, total: int
-    ) -> Page:
+    def _result(docs: list[Any], count: int, order: list[SortField], total: int) -> Page:
         more = len(docs) > count
         docs = docs[:count]
-        cursor = None
-        if more and docs:
-            last = docs[-1]
-            cursor = encode_cursor(sig, [f.value(last) for f in order], last[tiebreak])
+        cursor = encode_cursor(order, docs[-1]) if more and docs else None
         return Page(items=[stored_version(d) for d in docs], next_cursor=cursor, total=total)
 
     async def _at(self, req: HistoryRequest) -> Page:
@@ -115,11 +104,9 @@ class HistoryReader:
         ]
         if req.since_us is not None:
             heads.append({"$match": {"lu_us": {"$gte": req.since_us}}})
-        sig = signature(TIME_ORDER)
         page = list(heads)
         if req.cursor:
-            values, last = decode_cursor(req.cursor, sig, 1)
-            page.append({"$match": after_filter(TIME_ORDER, values, last, "_id", tiebreak_desc=True)})
+            page.append({"$match": after_filter(TIME_ORDER, decode_cursor(req.cursor, TIME_ORDER))})
         page += [{"$sort": {"lu_us": -1, "_id": -1}}, {"$limit": req.count + 1}]
         rows = await self.history.aggregate(page, allowDiskUse=True).to_list(req.count + 1)
         ids = [h["_id"] for h in rows]
@@ -127,4 +114,4 @@ class HistoryReader:
         docs = [full[i] for i in ids if i in full]
         counted = await self.history.aggregate([*heads, {"$count": "n"}], allowDiskUse=True).to_list(1)
         total = int(counted[0]["n"]) if counted else 0
-        return self._result(docs, req.count, TIME_ORDER, sig, "_id", total)
+        return self._result(docs, req.count, TIME_ORDER, total)

@@ -1,9 +1,10 @@
 """Keyset paging for MongoDB: sort specs, "after this row" filters, opaque cursors.
 
-Never skip/offset: a cursor carries the sort values of the last row served and its
-``_id``; the next page is the rows strictly after it in the sort order. Sorts are on
-scalar fields only (per-parameter keys ``sa.<code>``/``sd.<code>`` computed at write
-time, see ``documents.sort_keys``), with ``_id`` ascending as the tie-breaker.
+Never skip/offset: a cursor carries the sort values of the last row served; the next
+page is the rows strictly after it in the sort order, which always ends with unique
+tie-breakers (search: ``id`` then ``type`` ascending, the reference matcher's order;
+history: ``_id`` descending). Sorts are on scalar fields only (per-parameter keys
+``sa.<code>``/``sd.<code>`` computed at write time, see ``documents.sort_keys``).
 Resources without a value for a sort parameter come last in both directions: each
 parameter key is preceded by its presence flag ``sp.<code>`` sorted descending
 (null/missing is the lowest BSON value). The "after" predicate handles null values.
@@ -28,7 +29,7 @@ Filter = dict[str, Any]
 @dataclass(frozen=True)
 class SortField:
     path: str  # dotted path in the document
-    descending: bool
+    descending: bool = False
 
     def value(self, doc: Mapping[str, Any]) -> Any:
         cur: Any = doc
@@ -39,28 +40,28 @@ class SortField:
         return cur
 
 
+SEARCH_TIEBREAK = (SortField("id"), SortField("type"))
+
+
 def sort_fields(keys: Sequence[SortKey]) -> list[SortField]:
-    """The sort as scalar fields; a parameter key is led by its presence flag (descending),
-    so that resources without a value come last in both directions."""
+    """The search order as scalar fields, ending with the unique tie-breakers; a parameter
+    key is led by its presence flag (descending) so resources without a value come last."""
     fields: list[SortField] = []
     for k in keys:
         if k.type == "_id" or k.param == "_id":
             fields.append(SortField("id", k.descending))
         elif k.type == "_lastUpdated" or k.param == "_lastUpdated":
             fields.append(SortField("lu_us", k.descending))
-        else:  # dates sort descending on their latest end, everything else on the smallest value
-            prefix = SORT_DESC if k.descending and k.type == "date" else SORT_ASC
-            fields.append(SortField(f"{SORT_PRESENT}.{field_name(k.param)}", True))
-            fields.append(SortField(f"{prefix}.{field_name(k.param)}", k.descending))
-    return fields
+        else:
+            name = field_name(k.param)
+            fields.append(SortField(f"{SORT_PRESENT}.{name}", True))
+            fields.append(SortField(f"{SORT_DESC if k.descending else SORT_ASC}.{name}", k.descending))
+    seen = {f.path for f in fields}
+    return [*fields, *(f for f in SEARCH_TIEBREAK if f.path not in seen)]
 
 
-def mongo_sort(
-    fields: Sequence[SortField], tiebreak: str = "_id", tiebreak_desc: bool = False
-) -> list[tuple[str, int]]:
-    spec = [(f.path, -1 if f.descending else 1) for f in fields]
-    spec.append((tiebreak, -1 if tiebreak_desc else 1))
-    return spec
+def mongo_sort(fields: Sequence[SortField]) -> list[tuple[str, int]]:
+    return [(f.path, -1 if f.descending else 1) for f in fields]
 
 
 def _after(f: SortField, value: Any) -> Filter | None:
@@ -72,14 +73,8 @@ def _after(f: SortField, value: Any) -> Filter | None:
     return {"$or": [{f.path: {"$lt": value}}, {f.path: None}]}
 
 
-def after_filter(
-    fields: Sequence[SortField],
-    values: Sequence[Any],
-    last_id: Any,
-    tiebreak: str = "_id",
-    tiebreak_desc: bool = False,
-) -> Filter:
-    """The keyset predicate: lexicographically after (values..., last_id)."""
+def after_filter(fields: Sequence[SortField], values: Sequence[Any]) -> Filter:
+    """The keyset predicate: lexicographically after ``values`` in the order of ``fields``."""
     branches: list[Filter] = []
     for i, f in enumerate(fields):
         nxt = _after(f, values[i])
@@ -87,10 +82,13 @@ def after_filter(
             continue
         equal = [{fields[j].path: values[j]} for j in range(i)]
         branches.append({"$and": [*equal, nxt]} if equal else nxt)
-    equal = [{f.path: v} for f, v in zip(fields, values, strict=True)]
-    last = {tiebreak: {"$lt" if tiebreak_desc else "$gt": last_id}}
-    branches.append({"$and": [*equal, last]} if equal else last)
+    if not branches:
+        return {"_id": {"$in": []}}
     return branches[0] if len(branches) == 1 else {"$or": branches}
+
+
+def row_values(fields: Sequence[SortField], doc: Mapping[str, Any]) -> list[Any]:
+    return [f.value(doc) for f in fields]
 
 
 def signature(fields: Sequence[SortField]) -> str:
@@ -98,19 +96,19 @@ def signature(fields: Sequence[SortField]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
-def encode_cursor(sig: str, values: Sequence[Any], last_id: Any) -> str:
-    raw = json.dumps({"s": sig, "k": list(values), "i": last_id}, separators=(",", ":"))
+def encode_cursor(fields: Sequence[SortField], doc: Mapping[str, Any]) -> str:
+    raw = json.dumps({"s": signature(fields), "k": row_values(fields, doc)}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sig: str, n_values: int) -> tuple[list[Any], Any]:
+def decode_cursor(cursor: str, fields: Sequence[SortField]) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        values, last_id = data["k"], data["i"]
-        ok = data["s"] == sig and isinstance(values, list) and len(values) == n_values
+        values = data["k"]
+        ok = data["s"] == signature(fields) and isinstance(values, list) and len(values) == len(fields)
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidError("the paging cursor is malformed", expression=("_cursor",)) from exc
     if not ok:
         raise InvalidError("the paging cursor does not belong to this search", expression=("_cursor",))
-    return values, last_id
+    return list(values)

@@ -3,9 +3,9 @@
 ``resources`` (one document per resource, its current version; see ``documents.py``):
 
 * ``_id`` = ``"Type/id"``: unique (type, id), point reads, ``read_many``;
-* ``(type, _id)``: the default search order (``_id`` ascending) within a type;
+* ``(type, id)``: the default search order (id, the tie-breaker) within a type;
+* ``(id, type)``: ``_id`` searches and the default order across types (system search);
 * ``(type, lu_us, _id)``: ``_lastUpdated`` filters and sorts;
-* ``(id)``: ``_id`` searches across types (system search);
 * compound multikey indexes for the hot entry lookups, each led by ``type`` and the
   param code so one index serves every parameter of its kind, with ``$elemMatch``
   binding the bounds to one entry: ``(type, tok.p, tok.c, tok.s)``,
@@ -17,7 +17,7 @@
 
 Sorting on a parameter uses the scalar per-parameter keys ``sa.<code>`` /
 ``sd.<code>``; they are not indexed by default (one index per sortable parameter is
-a deployment choice: add ``(type, sa.<code>, _id)`` for the sorts you serve).
+a deployment choice: add ``(type, sp.<code>, sa.<code>, id)`` for the sorts you serve).
 
 ``history`` (every version, ``_id`` = ``"Type/id/version"``):
 
@@ -60,9 +60,9 @@ def _spec(name: str, *fields: str) -> IndexSpec:
 
 INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
     RESOURCES: (
-        _spec("type_id", "type", "_id"),
+        _spec("type_id", "type", "id"),
         _spec("type_lastupdated", "type", "lu_us", "_id"),
-        _spec("logical_id", "id"),
+        _spec("id_type", "id", "type"),
         _spec("tok_code", "type", "tok.p", "tok.c", "tok.s"),
         _spec("tok_system", "type", "tok.p", "tok.s"),
         _spec("tok_text", "type", "tok.p", "tok.t"),

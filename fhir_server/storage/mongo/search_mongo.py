@@ -21,11 +21,11 @@ matcher (``search/matcher.py``); per parameter type:
   eq ``lo >= V.lo and hi <= V.hi``; ne not eq; gt ``hi > V.hi``; lt ``lo < V.lo``;
   ge "the range above the search value intersects the target, or the search range
   fully contains it" = ``hi > V.hi or lo >= V.lo``; le = ``lo < V.lo or hi <= V.hi``;
-  sa ``lo > V.hi``; eb ``hi < V.lo``; ap: the entry overlaps the value's range (which
-  the parser widened by 10 % of the gap between now and the date);
+  sa ``lo > V.hi``; eb ``hi < V.lo``; ap: the entry overlaps the value's range widened
+  on each side by 10 % of the gap between now and that bound (``approximate``);
 * number and quantity on the entry value ``v`` with the search value's implicit range
-  ``[V.lo, V.hi)``: eq ``V.lo <= v < V.hi``; ne not eq; gt/lt/ge/le against V.value;
-  sa ``v >= V.hi``; eb ``v < V.lo``; ap ``V.lo <= v <= V.hi`` (widened by the parser);
+  ``[V.lo, V.hi)``: eq ``V.lo <= v < V.hi``; ne not eq; gt/sa ``v > V.value``;
+  lt/eb ``v < V.value``; ge/le against V.value; ap ``|v - V.value| <= 10 % of |V.value|``;
   quantity also matches the unit: with a system ``s == system and c == code``,
   without one ``c == code or u == code``;
 * uri: equality; ``:below`` starts-with; ``:above`` the entry is a prefix of the value;
@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ...errors import InvalidError, NotSupportedError
+from ...search.index import MAX_INSTANT, MIN_INSTANT
 from ...search.ir import (
     Clause,
     Criterion,
@@ -60,6 +61,13 @@ from .documents import DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
 Filter = dict[str, Any]
 # (target type, filter on that type) -> "Type/id" of the matches (capped by the store)
 ChainLookup = Callable[[str, Filter], Awaitable[list[str]]]
+
+
+def approximate(lo: int, hi: int, now_us: int) -> tuple[int, int]:
+    """The ``ap`` window for dates: each bound moves away by 10 % of its distance to now
+    (search.html, Prefixes: "10% of the gap between now and the date")."""
+    return max(MIN_INSTANT, lo - abs(now_us - lo) // 10), min(MAX_INSTANT, hi + abs(now_us - hi) // 10)
+
 
 ARRAY_OF: dict[ParamType, str] = {
     "string": STRING,
@@ -123,7 +131,7 @@ def or_(parts: Sequence[Filter]) -> Filter:
 # ---------------------------------------------------------------------------- dates
 
 
-def date_condition(v: DateValue, lo: str, hi: str) -> Filter:
+def date_condition(v: DateValue, lo: str, hi: str, now_us: int) -> Filter:
     """Entry range ``[lo, hi]`` (field names; may be the same field) against ``v``."""
 
     def f(field: str, op: str, value: int) -> Filter:
@@ -151,8 +159,9 @@ def date_condition(v: DateValue, lo: str, hi: str) -> Filter:
         return f(lo, "$gt", v.hi)
     if p == "eb":
         return f(hi, "$lt", v.lo)
-    if p == "ap":  # the parser already widened [V.lo, V.hi]
-        return both(f(lo, "$lte", v.hi), f(hi, "$gte", v.lo))
+    if p == "ap":
+        wide_lo, wide_hi = approximate(v.lo, v.hi, now_us)
+        return both(f(lo, "$lte", wide_hi), f(hi, "$gte", wide_lo))
     raise InvalidError(f"unknown prefix {p!r}")
 
 
@@ -165,18 +174,17 @@ def number_condition(v: NumberValue | QuantityValue) -> Filter:
         return {"v": {"$gte": v.lo, "$lt": v.hi}}
     if p == "ne":
         return {"$or": [{"v": {"$lt": v.lo}}, {"v": {"$gte": v.hi}}]}
-    if p in ("gt", "lt"):
-        return {"v": {f"${p}": v.value}}
+    if p in ("gt", "sa"):
+        return {"v": {"$gt": v.value}}
+    if p in ("lt", "eb"):
+        return {"v": {"$lt": v.value}}
     if p == "ge":
         return {"v": {"$gte": v.value}}
     if p == "le":
         return {"v": {"$lte": v.value}}
-    if p == "sa":
-        return {"v": {"$gte": v.hi}}
-    if p == "eb":
-        return {"v": {"$lt": v.lo}}
-    if p == "ap":  # the parser already widened [V.lo, V.hi] to 10 % of the value
-        return {"v": {"$gte": v.lo, "$lte": v.hi}}
+    if p == "ap":
+        margin = abs(v.value) * 0.1
+        return {"v": {"$gte": v.value - margin, "$lte": v.value + margin}}
     raise InvalidError(f"unknown prefix {p!r}")
 
 
@@ -235,8 +243,9 @@ def reference_condition(v: ReferenceValue) -> Filter:
 class Compiler:
     """Compiles criteria; chains call back into the store (``chain_lookup``)."""
 
-    def __init__(self, chain_lookup: ChainLookup) -> None:
+    def __init__(self, chain_lookup: ChainLookup, now_us: int) -> None:
         self.chain_lookup = chain_lookup
+        self.now_us = now_us
 
     async def criteria(self, criteria: Sequence[Criterion]) -> Filter:
         return and_(*[await self.criterion(c) for c in criteria])
@@ -246,7 +255,7 @@ class Compiler:
             ids = list(c.ids)
             return {"id": {"$nin": ids}} if c.negate else {"id": {"$in": ids}}
         if isinstance(c, LastUpdatedClause):
-            return or_([date_condition(v, "lu_us", "lu_us") for v in c.values])
+            return or_([date_condition(v, "lu_us", "lu_us", self.now_us) for v in c.values])
         if c.chain is not None:
             return await self.chain(c)
         return self.clause(c)
@@ -300,7 +309,7 @@ class Compiler:
                 return reference_condition(v)
         elif isinstance(v, DateValue) and ptype == "date":
             if mod is None:
-                return date_condition(v, "lo", "hi")
+                return date_condition(v, "lo", "hi", self.now_us)
         elif isinstance(v, QuantityValue) and ptype == "quantity":
             if mod is None:
                 return quantity_condition(v)

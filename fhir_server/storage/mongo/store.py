@@ -10,7 +10,8 @@ decimals keep their digits and reads serve the stored text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -24,13 +25,17 @@ from ...search.ir import SearchQuery
 from ..protocol import HistoryRequest, Page, StoredVersion, Transaction
 from .documents import VERSION_FIELDS, resource_key, stored_version
 from .history import HistoryReader
-from .paging import after_filter, decode_cursor, encode_cursor, mongo_sort, signature, sort_fields
+from .paging import SEARCH_TIEBREAK, after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
 from .schema import HISTORY, RESOURCES, ensure_indexes
 from .search_mongo import Compiler, Filter, and_, type_filter
 from .transaction import unit_of_work
 from .writes import Writer
 
 PROJECTION = {f: 1 for f in VERSION_FIELDS}
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
 
 
 class MongoStore:
@@ -47,6 +52,7 @@ class MongoStore:
         client: Any = None,
         chain_limit: int = 1000,
         lease_seconds: float = 30.0,
+        clock_us: Callable[[], int] = _now_us,
     ) -> None:
         self.owns_client = client is None
         if client is None:
@@ -57,6 +63,7 @@ class MongoStore:
         self.database_name = database
         self.drop_on_close = drop_on_close
         self.chain_limit = chain_limit
+        self.clock_us = clock_us  # "now" for the ``ap`` prefix on dates
         self.db = client[database]
         self.resources = self.db[RESOURCES]
         self.history_coll = self.db[HISTORY]
@@ -145,7 +152,8 @@ class MongoStore:
         wanted = {"$in": list(targets)}
         refs: Filter = {"ref": {"$elemMatch": {"p": param, "r": wanted}}} if param else {"ref.r": wanted}
         filt = {"type": source_type, "deleted": False, **refs}
-        docs = await self.resources.find(filt, PROJECTION).sort([("_id", 1)]).limit(limit).to_list(limit)
+        order = mongo_sort(SEARCH_TIEBREAK)
+        docs = await self.resources.find(filt, PROJECTION).sort(order).limit(limit).to_list(limit)
         return [stored_version(d) for d in docs]
 
     # ------------------------------------------------------------ search
@@ -164,7 +172,7 @@ class MongoStore:
                 )
             return [str(d["_id"]) for d in docs]
 
-        compiler = Compiler(chain_lookup)
+        compiler = Compiler(chain_lookup, self.clock_us())
         criteria = await compiler.criteria(query.criteria)
         return and_(type_filter(query.resource_types), {"deleted": False}, criteria)
 
@@ -174,7 +182,6 @@ class MongoStore:
     async def search_in(self, query: SearchQuery, session: Any) -> Page:
         base = await self.compile_filter(query, session)
         fields = sort_fields(query.sort)
-        sig = signature(fields)
         total = None
         if query.total in ("accurate", "estimate") or query.summary == "count":
             total = int(await self.resources.count_documents(base, session=session))
@@ -182,8 +189,7 @@ class MongoStore:
             return Page(items=[], total=total)
         filt = base
         if query.cursor:
-            values, last = decode_cursor(query.cursor, sig, len(fields))
-            filt = and_(base, after_filter(fields, values, last))
+            filt = and_(base, after_filter(fields, decode_cursor(query.cursor, fields)))
         projection = {**PROJECTION, **{f.path: 1 for f in fields}}
         n = query.count + 1
         cursor = self.resources.find(filt, projection, session=session).sort(mongo_sort(fields))
@@ -191,14 +197,14 @@ class MongoStore:
         next_cursor = None
         if len(docs) > query.count:
             docs = docs[: query.count]
-            last_doc = docs[-1]
-            next_cursor = encode_cursor(sig, [f.value(last_doc) for f in fields], last_doc["_id"])
+            next_cursor = encode_cursor(fields, docs[-1])
         return Page(items=[stored_version(d) for d in docs], next_cursor=next_cursor, total=total)
 
     async def search_keys_in(self, query: SearchQuery, limit: int, session: Any) -> list[tuple[str, str]]:
         if limit <= 0:
             return []
         filt = await self.compile_filter(query, session)
-        cursor = self.resources.find(filt, {"type": 1, "id": 1}, session=session).sort([("_id", 1)])
+        order = mongo_sort(SEARCH_TIEBREAK)
+        cursor = self.resources.find(filt, {"type": 1, "id": 1}, session=session).sort(order)
         docs = await cursor.limit(limit).to_list(limit)
         return [(str(d["type"]), str(d["id"])) for d in docs]
