@@ -471,6 +471,12 @@ async def test_id_clause_and_system_search(store: Store) -> None:
     assert await ids(store, "Patient", IdClause(("a",), negate=True)) == {"b", "c"}
     page = await store.search(SearchQuery(("Patient", "Group"), (IdClause(("a",)),)))
     assert sorted((v.resource_type, v.id) for v in page.items) == [("Group", "a"), ("Patient", "a")]
+    everything = await store.search(SearchQuery((), (IdClause(("a", "b")),)))  # no types: any type
+    assert sorted((v.resource_type, v.id) for v in everything.items) == [
+        ("Group", "a"),
+        ("Patient", "a"),
+        ("Patient", "b"),
+    ]
 
 
 async def test_deleted_resources_are_not_found_and_updates_replace_entries(store: Store) -> None:

@@ -43,9 +43,11 @@ class SortField:
 SEARCH_TIEBREAK = (SortField("id"), SortField("type"))
 
 
-def sort_fields(keys: Sequence[SortKey]) -> list[SortField]:
-    """The search order as scalar fields, ending with the unique tie-breakers; a parameter
-    key is led by its presence flag (descending) so resources without a value come last."""
+def sort_fields(keys: Sequence[SortKey], one_type: bool = False) -> list[SortField]:
+    """The search order as scalar fields, ending with the unique tie-breakers (``id``
+    alone within one type, so the ``(type, id)`` index serves the default order); a
+    parameter key is led by its presence flag (descending) so resources without a value
+    come last."""
     fields: list[SortField] = []
     for k in keys:
         if k.type == "_id" or k.param == "_id":
@@ -57,7 +59,8 @@ def sort_fields(keys: Sequence[SortKey]) -> list[SortField]:
             fields.append(SortField(f"{SORT_PRESENT}.{name}", True))
             fields.append(SortField(f"{SORT_DESC if k.descending else SORT_ASC}.{name}", k.descending))
     seen = {f.path for f in fields}
-    return [*fields, *(f for f in SEARCH_TIEBREAK if f.path not in seen)]
+    tiebreak = SEARCH_TIEBREAK[:1] if one_type else SEARCH_TIEBREAK
+    return [*fields, *(f for f in tiebreak if f.path not in seen)]
 
 
 def mongo_sort(fields: Sequence[SortField]) -> list[tuple[str, int]]:

@@ -273,7 +273,7 @@ class Compiler:
                 f"search on {ptype} parameter '{code}' is not supported", expression=(code,)
             )
         array = ARRAY_OF[ptype]
-        if mod == "missing":
+        if mod == "missing" or (c.values and isinstance(c.values[0], MissingValue)):
             return or_([self.missing(array, code, v) for v in c.values])
         if mod == "identifier":
             if ptype != "reference":

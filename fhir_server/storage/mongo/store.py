@@ -25,7 +25,7 @@ from ...search.ir import SearchQuery
 from ..protocol import HistoryRequest, Page, StoredVersion, Transaction
 from .documents import VERSION_FIELDS, resource_key, stored_version
 from .history import HistoryReader
-from .paging import SEARCH_TIEBREAK, after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
+from .paging import after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
 from .schema import HISTORY, RESOURCES, ensure_indexes
 from .search_mongo import Compiler, Filter, and_, type_filter
 from .transaction import unit_of_work
@@ -86,6 +86,12 @@ class MongoStore:
     async def start(self) -> None:
         self.supports_transactions = await self._detect_transactions()
         await ensure_indexes(self.db)
+        if not self.supports_transactions:
+            # no transaction to carry a write concern: acknowledge writes once journaled,
+            # so that an acknowledged write survives a crash
+            journaled = WriteConcern(w=1, j=True)
+            self.writer.resources = self.db.get_collection(RESOURCES, write_concern=journaled)
+            self.writer.history = self.db.get_collection(HISTORY, write_concern=journaled)
         await self.writer.repair()
 
     async def _detect_transactions(self) -> bool:
@@ -152,7 +158,7 @@ class MongoStore:
         wanted = {"$in": list(targets)}
         refs: Filter = {"ref": {"$elemMatch": {"p": param, "r": wanted}}} if param else {"ref.r": wanted}
         filt = {"type": source_type, "deleted": False, **refs}
-        order = mongo_sort(SEARCH_TIEBREAK)
+        order = mongo_sort(sort_fields((), one_type=True))
         docs = await self.resources.find(filt, PROJECTION).sort(order).limit(limit).to_list(limit)
         return [stored_version(d) for d in docs]
 
@@ -181,7 +187,7 @@ class MongoStore:
 
     async def search_in(self, query: SearchQuery, session: Any) -> Page:
         base = await self.compile_filter(query, session)
-        fields = sort_fields(query.sort)
+        fields = sort_fields(query.sort, one_type=len(query.resource_types) == 1)
         total = None
         if query.total in ("accurate", "estimate") or query.summary == "count":
             total = int(await self.resources.count_documents(base, session=session))
@@ -204,7 +210,7 @@ class MongoStore:
         if limit <= 0:
             return []
         filt = await self.compile_filter(query, session)
-        order = mongo_sort(SEARCH_TIEBREAK)
+        order = mongo_sort(sort_fields((), one_type=len(query.resource_types) == 1))
         cursor = self.resources.find(filt, {"type": 1, "id": 1}, session=session).sort(order)
         docs = await cursor.limit(limit).to_list(limit)
         return [(str(d["type"]), str(d["id"])) for d in docs]
