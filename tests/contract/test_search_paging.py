@@ -137,3 +137,14 @@ async def test_system_search_orders_by_id_then_type(store: Store) -> None:
 async def test_a_malformed_cursor_is_invalid(people: Store) -> None:
     with pytest.raises(InvalidError):
         await people.search(SearchQuery(("Patient",), count=2, cursor="%%%not-a-cursor"))
+
+
+async def test_later_pages_neither_repeat_nor_skip_after_concurrent_writes(people: Store) -> None:
+    query = SearchQuery(("Patient",), sort=(key("name", "string"),), count=3)
+    first = await people.search(query)
+    assert [v.id for v in first.items] == ["so2", "so5", "so1"] and first.next_cursor
+    # a new resource sorting before the cursor, and one after it
+    await write(people, make_op("Patient", "so00", 1, expected=0, index={"name": names("a")}, us=T0 + 20 * S))
+    await write(people, make_op("Patient", "so8", 1, expected=0, index={"name": names("s")}, us=T0 + 21 * S))
+    rest = await all_pages(people, replace(query, cursor=first.next_cursor))
+    assert rest == ["so3", "so8", "so6", "so7", "so4"]
