@@ -2,12 +2,12 @@
 
 Versioning and optimistic concurrency: http://hl7.org/fhir/R4/http.html#versioning.
 
-Replica set / mongos: each write runs in a multi-document transaction (one for a
-single write, the unit's for a transaction unit): read the current version in the
-snapshot, upsert the history document as committed, replace the current document
-with a filter on the expected version. Concurrent writers collide on the same
-documents (WriteConflict, a TransientTransactionError) and the loser gets
-``VersionConflict`` (``transaction.py``).
+Replica set / mongos: every write runs inside its unit's multi-document transaction
+(``transaction.py``, one unit per interaction or bundle): read the current version in
+the snapshot, upsert the history document as committed, replace the current document
+with a filter on the expected version; history and current commit together.
+Concurrent writers collide on the same documents (WriteConflict, a
+TransientTransactionError) and the loser gets ``VersionConflict``.
 
 Standalone server (no transactions): the current document is the commit point.
 
