@@ -88,9 +88,7 @@ def build_types(sds: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], s
                 entry["t"] = [el["contentReference"].lstrip("#")]
             else:
                 codes = [type_code(t) for t in el.get("type", [])]
-                if codes in (["BackboneElement"], ["Element"]) and parent != name or (
-                    codes in (["BackboneElement"], ["Element"])
-                ):
+                if codes in (["BackboneElement"], ["Element"]):
                     codes = [path]
                 entry["t"] = codes
                 refs = sorted(
@@ -192,7 +190,7 @@ def expand_valuesets(
                             return None
                     part[system] = codes
             for ref in inc.get("valueSet", []):
-                sub_exp = expand(ref.split("|")[0], stack + (url,))
+                sub_exp = expand(ref.split("|")[0], (*stack, url))
                 if sub_exp is None:
                     memo[url] = None
                     return None

@@ -30,7 +30,7 @@ async def search(
         require_type(server, resource_type)
         types: tuple[str, ...] = (resource_type,)
     else:
-        types = tuple(sorted(server.definitions.resource_types))
+        types = ()  # system search: any type (``_type`` narrows it)
     values = dict(params)
     check_summary(values.get("_summary"))
     query = parse_search(

@@ -24,7 +24,7 @@ Conventions:
 
 from __future__ import annotations
 
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 MIN_INSTANT = -62135596800_000000  # 0001-01-01T00:00:00Z
 MAX_INSTANT = 253402300799_999999  # 9999-12-31T23:59:59.999999Z
@@ -71,7 +71,7 @@ class UriEntry(NamedTuple):
     value: str
 
 
-Entry = Union[TokenEntry, StringEntry, DateEntry, NumberEntry, QuantityEntry, ReferenceEntry, UriEntry]
+Entry = TokenEntry | StringEntry | DateEntry | NumberEntry | QuantityEntry | ReferenceEntry | UriEntry
 
 # param code -> entries. Reference.identifier values of a reference parameter are
 # stored as TokenEntry under "<code>:identifier".

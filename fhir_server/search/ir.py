@@ -6,6 +6,8 @@
 the parser, so compilers never parse strings.
 
 Semantics (search.html):
+* ``SearchQuery.resource_types`` empty means any type (system search).
+* A chained clause has empty ``values``: its condition is ``chain.clause``.
 * ``SearchQuery.clauses`` are ANDed; ``Clause.values`` are ORed.
 * ``Clause.modifier`` is one of: None, "exact", "contains", "missing", "not", "text",
   "identifier", "below", "above", "type" (the ``:[type]`` modifier on references: the
@@ -22,7 +24,7 @@ Semantics (search.html):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 Prefix = Literal["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
 ParamType = Literal[
@@ -86,16 +88,16 @@ class MissingValue:
     missing: bool
 
 
-Value = Union[
-    StringValue,
-    TokenValue,
-    DateValue,
-    NumberValue,
-    QuantityValue,
-    ReferenceValue,
-    UriValue,
-    MissingValue,
-]
+Value = (
+    StringValue
+    | TokenValue
+    | DateValue
+    | NumberValue
+    | QuantityValue
+    | ReferenceValue
+    | UriValue
+    | MissingValue
+)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ class LastUpdatedClause:
     values: tuple[DateValue, ...]
 
 
-Criterion = Union[Clause, IdClause, LastUpdatedClause]
+Criterion = Clause | IdClause | LastUpdatedClause
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ..search.ir import SearchQuery
 Method = Literal["POST", "PUT", "DELETE", "PATCH"]
 
 
-class VersionConflict(Exception):  # noqa: N818 - a signal, not an error shown to users
+class VersionConflict(Exception):
     """The current version is not the one the write expected."""
 
     def __init__(self, resource_type: str, id: str, expected: int, actual: int) -> None:
@@ -43,7 +43,7 @@ class StoredVersion:
     last_updated_us: int  # microseconds since epoch, for ordering and _since/_at
     deleted: bool
     body: bytes  # JSON text; b"" for a tombstone
-    method: Method = "PUT"
+    method: Method = "PUT"  # meaningful in history and vread; read() may report "PUT"
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ class WriteOp:
     resource_type: str
     id: str
     version: int
-    expected_version: int  # 0: must not exist (or only as tombstone with version-1 semantics)
+    # the current version being replaced, tombstones included; 0 only when the resource never existed
+    expected_version: int
     last_updated: str
     last_updated_us: int
     body: bytes  # b"" for delete
@@ -85,7 +86,12 @@ class Page:
 
 
 class Transaction(Protocol):
-    """A unit of work: reads see the unit's own writes; all writes commit or none."""
+    """A unit of work: ``read`` sees the unit's own writes; all writes commit or none.
+
+    ``search_keys`` sees committed data and, where the backend can (SQLite, MongoDB
+    transactions), the unit's own writes. A unit whose body raised is abandoned: the
+    caller starts a new one to retry.
+    """
 
     async def read(self, resource_type: str, id: str) -> StoredVersion | None: ...
 

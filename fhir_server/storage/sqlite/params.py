@@ -38,15 +38,26 @@ class ParamIds:
     def forget_uncommitted(self) -> None:
         self._uncommitted = {}
 
-    def lookup(self, conn: sqlite3.Connection) -> Callable[[str, str], int]:
-        """A resolver for queries; unknown pairs are re-read once, then give UNKNOWN."""
+    def lookup(self, conn: sqlite3.Connection) -> Callable[[tuple[str, ...], str], list[int]]:
+        """A resolver for queries: the pids of ``code`` on the given types (all types when empty).
 
-        def resolve(resource_type: str, code: str) -> int:
-            key = (resource_type, code)
-            pid = self._ids.get(key)
-            if pid is None:
-                row = conn.execute("SELECT pid FROM params WHERE type = ? AND code = ?", key).fetchone()
-                pid = row[0] if row else UNKNOWN
-            return pid
+        Pairs not cached are read from the table (another process may have added them);
+        unknown ones give ``UNKNOWN``, which matches no index row.
+        """
+
+        def resolve(types: tuple[str, ...], code: str) -> list[int]:
+            if not types:
+                rows = conn.execute("SELECT pid FROM params WHERE code = ?", (code,)).fetchall()
+                return [int(r[0]) for r in rows] or [UNKNOWN]
+            out = []
+            for t in types:
+                pid = self._ids.get((t, code))
+                if pid is None:
+                    row = conn.execute(
+                        "SELECT pid FROM params WHERE type = ? AND code = ?", (t, code)
+                    ).fetchone()
+                    pid = int(row[0]) if row else UNKNOWN
+                out.append(pid)
+            return out
 
         return resolve

@@ -3,7 +3,8 @@
 Each criterion becomes ``r.rid IN (SELECT x.rid FROM ix_<kind> x WHERE x.pid IN (...)
 AND (<value> OR <value> ...))`` (``NOT IN`` for ``:not``, ``[NOT] EXISTS`` for
 ``:missing``); chains become nested subqueries on ``resources``. Paging is keyset on
-the sort values plus ``rid``, never OFFSET. The semantics mirror the reference
+the sort values plus (id, type), never OFFSET; ties and the default order are by id then
+type, as in the reference matcher. The semantics mirror the reference
 matcher (``search/matcher.py``); the contract tests compare the two.
 """
 
@@ -33,7 +34,7 @@ from ...search.ir import (
 )
 from ..cursor import decode
 
-PidOf = Callable[[str, str], int]
+PidOf = Callable[[tuple[str, ...], str], list[int]]
 SQL = tuple[str, list[Any]]
 
 TABLE = {
@@ -53,6 +54,8 @@ def _marks(n: int) -> str:
 
 
 def _type_filter(alias: str, types: tuple[str, ...]) -> SQL:
+    if not types:
+        return "1", []
     if len(types) == 1:
         return f"{alias}.type = ?", [types[0]]
     return f"{alias}.type IN ({_marks(len(types))})", list(types)
@@ -171,7 +174,7 @@ class Compiler:
         self.pid_of = pid_of
 
     def pids(self, types: tuple[str, ...], code: str) -> list[int]:
-        return [self.pid_of(t, code) for t in types]
+        return self.pid_of(types, code)
 
     def criterion(self, c: Criterion, alias: str, types: tuple[str, ...]) -> SQL:
         if isinstance(c, IdClause):
@@ -275,9 +278,9 @@ def compile_search(query: SearchQuery, pid_of: PidOf, *, limit: int, keys_only: 
         sort_cols.append(f"{expr} AS s{i}")
         sort_args.extend(a)
         directions.append(key.descending)
-    names = [f"s{i}" for i in range(len(sort_cols))] + ["rid"]
-    directions.append(False)
-    inner_cols = ", ".join([select, *sort_cols, "r.rid AS rid"])
+    names = [f"s{i}" for i in range(len(sort_cols))] + ["k_id", "k_type"]
+    directions += [False, False]
+    inner_cols = ", ".join([select, *sort_cols, "r.id AS k_id", "r.type AS k_type"])
     sql = f"SELECT {inner_cols} FROM resources r WHERE {where}"
     all_args = [*sort_args, *args]
     outer_where = ""

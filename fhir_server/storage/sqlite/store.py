@@ -301,9 +301,9 @@ class SQLiteStore:
             args: list[Any] = [source_type]
             pid_clause = ""
             if param is not None:
-                pid = self.params.lookup(c)(source_type, param)
+                pids = self.params.lookup(c)((source_type,), param)
                 pid_clause = "AND x.pid = ?"
-                args.append(pid)
+                args.append(pids[0])
             marks = ",".join("?" for _ in targets)
             args.extend([*targets, limit])
             sql = (
