@@ -28,5 +28,5 @@ async def matches(
             "Conditional criteria are empty: a conditional interaction needs search parameters",
             issue_code="invalid",
         )
-    query = parse_search((resource_type,), params, server.registry, strict=True)
+    query = parse_search((resource_type,), params, server.registry, strict=True, base_url=server.base_url)
     return await tx.search_keys(query, limit)

@@ -40,6 +40,7 @@ async def search(
         strict=strict,
         default_count=server.settings.default_count,
         max_count=server.settings.max_count,
+        base_url=server.base_url,
     )
     if (query.count == 0 or query.summary == "count") and query.total == "none":
         # _count=0 and _summary=count ask for the number of matches only

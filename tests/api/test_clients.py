@@ -26,8 +26,7 @@ async def test_fhirpy_create_read_update_search_history_delete(live_server: str)
     found = await fc.resources("Patient").search(family="fhirpy", birthdate="1990-01-02").fetch_all()
     assert [p.id for p in found] == [pat.id]
     assert await fc.resources("Patient").search(family="fhirpy").count() == 1
-    async with httpx.AsyncClient() as http:
-        hist = (await http.get(f"{live_server}/Patient/{pat.id}/_history")).json()
+    hist = await fc.execute(f"Patient/{pat.id}/_history", method="get")
     assert [e["resource"]["meta"]["versionId"] for e in hist["entry"]] == ["2", "1"]
     await got.delete()
     with pytest.raises(ResourceNotFound):
@@ -82,6 +81,9 @@ def test_fhirclient_create_read_update_search_delete(live_server: str) -> None:
     assert again.meta.versionId == "2"
     results = SmartPatient.where(struct={"family": "Smartclient"}).perform_resources(server)
     assert [r.id for r in results] == [pid]
+    history = SmartBundle(server.request_json(f"Patient/{pid}/_history"))
+    assert history.type == "history"
+    assert [e.resource.meta.versionId for e in history.entry] == ["2", "1"]
     again.delete()
     assert httpx.get(f"{live_server}/Patient/{pid}").status_code == 410
 
