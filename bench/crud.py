@@ -139,7 +139,7 @@ def _row(phase: str, latencies: list[float], seconds: float) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=5000)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--json", dest="json_path")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,16 +2,20 @@
 
 Durability: WAL with ``synchronous=FULL`` (configurable), so an acknowledged write is
 on disk before the response leaves. Current version, the new history version and the
-index rows are written in one SQLite transaction. Writes in a unit of work are
-buffered and applied in one trip to the writer thread (``BEGIN IMMEDIATE`` ...
-``COMMIT``), flushed early when the unit reads, so reads see the unit's own writes.
+index rows are written in one SQLite transaction. Units of work buffer their writes;
+concurrent units are committed together (group commit: one transaction and one fsync,
+a savepoint per unit, so a unit that fails fails alone), and a unit that needs a
+consistent view of the store takes the write lock and its own transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +23,14 @@ from ...search.ir import SearchQuery
 from ..cursor import decode, encode
 from ..protocol import HistoryRequest, Page, StoredVersion, VersionConflict, WriteOp
 from .connections import Connections
+from .groupcommit import GroupCommitter
 from .params import ParamIds
 from .rows import INSERT, index_rows
 from .schema import DDL, INDEX_TABLES, SCHEMA_VERSION
 from .search_sql import compile_search, count_sql
 
 COLUMNS = "type, id, version, lu, lu_text, deleted, body"
+CONTENTION_SECONDS = 2.0
 
 
 def _row(row: tuple[Any, ...], method: str = "PUT") -> StoredVersion:
@@ -81,32 +87,51 @@ def apply_write(conn: sqlite3.Connection, params: ParamIds, op: WriteOp) -> None
             conn.executemany(INSERT[table], values)
 
 
+def apply_all(conn: sqlite3.Connection, params: ParamIds, ops: list[WriteOp]) -> None:
+    for op in ops:
+        apply_write(conn, params, op)
+
+
 class SQLiteTransaction:
-    """A unit of work on the writer connection (see module docstring)."""
+    """A unit of work (see the module docstring and ``groupcommit.py``).
+
+    Until the unit needs a consistent view (``search_keys``, or a read after its own
+    writes) it holds no lock: reads go to the reader pool and writes are buffered, each
+    naming the version it replaces, so the commit re-checks them (optimistic
+    concurrency). Such units are committed together by the group committer. A unit that
+    needs a consistent view takes the store's write lock and opens ``BEGIN IMMEDIATE``
+    on the writer connection until it ends.
+    """
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
         self._pending: list[WriteOp] = []
         self._begun = False
 
-    def _flush_job(self, conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
+    async def _begin_and_flush(self) -> None:
+        store = self._store
         if not self._begun:
-            conn.execute("BEGIN IMMEDIATE")
+            await store.write_lock.acquire()
             self._begun = True
-        for op in ops:
-            apply_write(conn, self._store.params, op)
-
-    async def _flush(self) -> None:
+            try:
+                await store.conns.write(lambda c: c.execute("BEGIN IMMEDIATE"))
+            except BaseException:
+                self._begun = False
+                store.write_lock.release()
+                raise
         ops, self._pending = self._pending, []
-        if ops or not self._begun:
-            await self._store.conns.write(lambda c: self._flush_job(c, ops))
+        if ops:
+            await store.conns.write(partial(apply_all, params=store.params, ops=ops))
 
     async def read(self, resource_type: str, id: str) -> StoredVersion | None:
-        await self._flush()
+        if not self._begun and not self._pending and not self._store.is_contended(resource_type, id):
+            # optimistic: whatever is written after this read names the version it saw
+            return await self._store.read(resource_type, id)
+        await self._begin_and_flush()
         return await self._store.conns.write(lambda c: self._store._read(c, resource_type, id))
 
     async def search_keys(self, query: SearchQuery, limit: int) -> list[tuple[str, str]]:
-        await self._flush()
+        await self._begin_and_flush()
 
         def job(c: sqlite3.Connection) -> list[tuple[str, str]]:
             sql, args = compile_search(query, self._store.params.lookup(c), limit=limit, keys_only=True)
@@ -118,31 +143,47 @@ class SQLiteTransaction:
         self._pending.append(op)
 
     async def commit(self) -> None:
+        store = self._store
         ops, self._pending = self._pending, []
+        if not self._begun:
+            if ops:
+                await store.group.commit(ops)
+            return
 
         def job(c: sqlite3.Connection) -> None:
             try:
-                self._flush_job(c, ops)
+                for op in ops:
+                    apply_write(c, store.params, op)
                 c.execute("COMMIT")
             except BaseException:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
-                self._store.params.forget_uncommitted()
+                store.params.forget_uncommitted()
                 raise
-            self._store.params.commit()
+            store.params.commit()
 
-        await self._store.conns.write(job)
+        try:
+            await store.conns.write(job)
+        finally:
+            self._begun = False
+            store.write_lock.release()
 
     async def rollback(self) -> None:
         self._pending = []
-        if self._begun:
+        if not self._begun:
+            return
+        store = self._store
 
-            def job(c: sqlite3.Connection) -> None:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                self._store.params.forget_uncommitted()
+        def job(c: sqlite3.Connection) -> None:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            store.params.forget_uncommitted()
 
-            await self._store.conns.write(job)
+        try:
+            await store.conns.write(job)
+        finally:
+            self._begun = False
+            store.write_lock.release()
 
 
 class SQLiteStore:
@@ -153,14 +194,53 @@ class SQLiteStore:
         self.path = Path(path)
         self.conns = Connections(self.path, readers=readers, synchronous=synchronous)
         self.params = ParamIds()
-        self._write_lock: Any = None
+        self.write_lock = asyncio.Lock()
+        self.group = GroupCommitter(self.conns, self.write_lock, self._apply_group)
+        # resources that just lost an optimistic race: their next readers take the write lock
+        self._contended: dict[tuple[str, str], float] = {}
+
+    def is_contended(self, resource_type: str, id: str) -> bool:
+        since = self._contended.get((resource_type, id))
+        if since is None:
+            return False
+        if time.monotonic() - since > CONTENTION_SECONDS:
+            self._contended.pop((resource_type, id), None)
+            return False
+        return True
+
+    def _apply_group(
+        self, conn: sqlite3.Connection, units: list[list[WriteOp]]
+    ) -> list[BaseException | None]:
+        """One SQLite transaction for several units, each in its own savepoint."""
+        results: list[BaseException | None] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for ops in units:
+                conn.execute("SAVEPOINT unit")
+                try:
+                    for op in ops:
+                        apply_write(conn, self.params, op)
+                except Exception as exc:  # this unit fails alone
+                    if isinstance(exc, VersionConflict):
+                        self._contended[(exc.resource_type, exc.id)] = time.monotonic()
+                    conn.execute("ROLLBACK TO unit")
+                    self.params.forget_uncommitted()
+                    results.append(exc)
+                else:
+                    results.append(None)
+                conn.execute("RELEASE unit")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self.params.forget_uncommitted()
+            return [exc] * len(units)
+        self.params.commit()
+        return results
 
     async def start(self) -> None:
-        import asyncio
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conns.open_writer()
-        self._write_lock = asyncio.Lock()
 
         def init(c: sqlite3.Connection) -> None:
             c.executescript(DDL)
@@ -184,14 +264,13 @@ class SQLiteStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
-        async with self._write_lock:
-            tx = SQLiteTransaction(self)
-            try:
-                yield tx
-            except BaseException:
-                await tx.rollback()
-                raise
-            await tx.commit()
+        tx = SQLiteTransaction(self)
+        try:
+            yield tx
+        except BaseException:
+            await tx.rollback()
+            raise
+        await tx.commit()
 
     @staticmethod
     def _read(c: sqlite3.Connection, resource_type: str, id: str) -> StoredVersion | None:

@@ -64,3 +64,35 @@ async def test_a_failed_unit_of_work_leaves_nothing(tmp_path: Path) -> None:
         assert store.conns.writer.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 0
     finally:
         await store.close()
+
+
+async def test_group_commit_isolates_a_failing_unit(tmp_path: Path) -> None:
+    """Concurrent units share commits; a unit whose expected version is stale fails alone."""
+    from fhir_server.storage.protocol import VersionConflict
+
+    store = SQLiteStore(tmp_path / "d.db")
+    await store.start()
+    try:
+        async with store.transaction() as tx:
+            await tx.write(_op("exists"))
+
+        async def unit(i: int) -> str:
+            try:
+                async with store.transaction() as tx:
+                    # unit 7 claims to create a resource that already exists
+                    await tx.write(_op("exists" if i == 7 else f"p{i}"))
+            except VersionConflict:
+                return "conflict"
+            return "ok"
+
+        outcomes = await asyncio.gather(*(unit(i) for i in range(20)))
+        assert outcomes.count("conflict") == 1 and outcomes[7] == "conflict"
+        for i in range(20):
+            if i != 7:
+                assert await store.read("Patient", f"p{i}") is not None
+        assert store.conns.writer is not None
+        assert store.conns.writer.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 20
+        # the loser's key is now served pessimistically (write lock) for a while
+        assert store.is_contended("Patient", "exists")
+    finally:
+        await store.close()
