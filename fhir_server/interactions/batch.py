@@ -14,19 +14,13 @@ from ..errors import FhirError
 from ..server import Server
 from ..validation import raise_if_invalid
 from .bundle_entries import Entry, ReferenceMap, locate, rewrite_references
-from .bundle_execute import entry_type, execute_read, execute_write, response_entry, status_text
-from .bundles import outcome, raw
+from .bundle_execute import entry_type, execute_write, read_response, response_entry, status_text
+from .bundles import outcome
 
 
 async def _run(server: Server, ctx: RequestContext, entry: Entry, refs: ReferenceMap) -> dict[str, Any]:
     if entry.method in ("GET", "HEAD"):
-        result = await execute_read(server, entry)
-        out = response_entry(server, result)
-        if result.body is not None:
-            out["resource"] = result.body
-        elif result.stored is not None and result.status == 200:
-            out["resource"] = raw(result.stored.body)
-        return out
+        return await read_response(server, entry)
     rtype = entry_type(server, entry)
     if entry.resource is not None and entry.method in ("POST", "PUT"):
         raise_if_invalid(entry.resource, expected_type=rtype)
@@ -34,41 +28,7 @@ async def _run(server: Server, ctx: RequestContext, entry: Entry, refs: Referenc
         refs.tx = tx
         if entry.resource is not None:
             await rewrite_references(entry.resource, refs.resolve)
-        assigned = None
-        if entry.method == "POST":
-            assigned = ctx.new_id()
-            if entry.if_none_exist:
-                from .create import create_in
-                from .resources import prepare
-
-                result = await create_in(
-                    server,
-                    tx,
-                    prepare(server, entry.resource or {}, rtype, validated=True),
-                    assigned,
-                    entry.if_none_exist,
-                )
-                assert result.stored is not None
-                refs.add(entry.full_url, rtype, result.stored.id)
-                return response_entry(server, result)
-        elif entry.method == "PUT":
-            from .resources import prepare
-            from .update import conditional_update_in
-
-            if len(entry.path) == 1 and entry.query:
-                result = await conditional_update_in(
-                    server,
-                    tx,
-                    prepare(server, entry.resource or {}, rtype, validated=True),
-                    entry.query,
-                    ctx.new_id(),
-                    entry.if_match,
-                )
-                assert result.stored is not None
-                refs.add(entry.full_url, rtype, result.stored.id)
-                return response_entry(server, result)
-            assigned = entry.path[1] if len(entry.path) > 1 else None
-        result = await execute_write(server, tx, entry, assigned, validated=True)
+        result = await execute_write(server, tx, entry, None, validated=True, new_id=ctx.new_id)
     if result.stored is not None:
         refs.add(entry.full_url, result.stored.resource_type, result.stored.id)
     return response_entry(server, result)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidError, MethodNotAllowedError, NotFoundError
 from ..server import Server
 from ..storage.protocol import Transaction
 from .bundle_entries import Entry
+from .bundles import raw
 from .create import create_in
 from .delete import conditional_delete_in, delete_in
 from .history import history
@@ -16,7 +18,7 @@ from .read import read
 from .resources import prepare, require_type
 from .result import Result
 from .search import search
-from .update import check_id, update_in
+from .update import check_id, conditional_update_in, update_in
 from .vread import vread
 
 STATUS_TEXT = {
@@ -81,26 +83,47 @@ async def execute_read(server: Server, entry: Entry) -> Result:
 
 
 async def execute_write(
-    server: Server, tx: Transaction, entry: Entry, assigned_id: str | None, validated: bool
+    server: Server,
+    tx: Transaction,
+    entry: Entry,
+    assigned_id: str | None,
+    *,
+    validated: bool,
+    new_id: Callable[[], str] | None = None,
 ) -> Result:
-    """POST/PUT/PATCH/DELETE of one entry; ``assigned_id`` is the identity resolved beforehand."""
+    """POST/PUT/PATCH/DELETE of one entry.
+
+    A transaction resolves identities beforehand and passes ``assigned_id``; a batch
+    passes None and ``new_id``, and conditional create/update are decided here.
+    """
     rtype = entry_type(server, entry)
-    if entry.method == "POST":
-        assert entry.resource is not None and assigned_id is not None
+    if entry.method in ("POST", "PUT"):
+        assert entry.resource is not None
         prepared = prepare(server, entry.resource, rtype, validated=validated)
-        return await create_in(server, tx, prepared, assigned_id)
-    if entry.method == "PUT":
-        assert entry.resource is not None and assigned_id is not None
-        check_id(assigned_id)
-        body_id = entry.resource.get("id")
-        if len(entry.path) == 2 and body_id != assigned_id:
+        if entry.method == "POST":
+            if assigned_id is None:
+                assert new_id is not None
+                return await create_in(server, tx, prepared, new_id(), entry.if_none_exist)
+            return await create_in(server, tx, prepared, assigned_id)
+        if len(entry.path) == 1:
+            if not entry.query:
+                raise InvalidError(
+                    f"{entry.where}: PUT needs an id or criteria", f"{entry.where}.request.url"
+                )
+            if assigned_id is None:
+                assert new_id is not None
+                return await conditional_update_in(
+                    server, tx, prepared, entry.query, new_id(), entry.if_match
+                )
+            return await update_in(server, tx, prepared, assigned_id, entry.if_match)
+        id = entry.path[1]
+        check_id(id)
+        if entry.resource.get("id") != id:
             raise InvalidError(
-                f"The resource id ('{body_id}') must match the id in request.url ('{assigned_id}')",
+                f"The resource id ('{entry.resource.get('id')}') must match the id in request.url ('{id}')",
                 f"{entry.where}.resource.id",
             )
-        resource: dict[str, Any] = entry.resource
-        prepared = prepare(server, resource, rtype, validated=validated)
-        return await update_in(server, tx, prepared, assigned_id, entry.if_match)
+        return await update_in(server, tx, prepared, id, entry.if_match)
     if entry.method == "DELETE":
         if len(entry.path) == 2:
             return await delete_in(server, tx, rtype, entry.path[1], entry.if_match)
@@ -109,12 +132,24 @@ async def execute_write(
     if entry.method == "PATCH" and len(entry.path) == 2:
         if entry.resource is None:
             raise InvalidError(
-                f"{entry.where} (PATCH) needs a Parameters or Binary resource", f"{entry.where}.resource"
+                f"{entry.where} (PATCH) needs a Parameters resource (FHIRPath Patch)",
+                f"{entry.where}.resource",
             )
         return await patch_in(server, tx, rtype, entry.path[1], entry.resource, "fhirpath", entry.if_match)
     raise MethodNotAllowedError(
         f"{entry.method} {entry.url} is not supported in a Bundle entry", f"{entry.where}.request"
     )
+
+
+async def read_response(server: Server, entry: Entry) -> dict[str, Any]:
+    """The response entry of a GET/HEAD entry, with the resource or Bundle it returns."""
+    result = await execute_read(server, entry)
+    out = response_entry(server, result)
+    if result.body is not None:
+        out["resource"] = result.body
+    elif result.stored is not None and result.status == 200:
+        out["resource"] = raw(result.stored.body)
+    return out
 
 
 def response_entry(server: Server, result: Result) -> dict[str, Any]:

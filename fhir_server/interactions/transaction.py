@@ -21,8 +21,7 @@ from ..server import Server
 from ..storage.protocol import Transaction
 from ..validation import raise_if_invalid
 from .bundle_entries import Entry, ReferenceMap, locate, rewrite_references
-from .bundle_execute import entry_type, execute_read, execute_write, response_entry
-from .bundles import raw
+from .bundle_execute import entry_type, execute_write, read_response, response_entry
 from .conditional import matches
 from .result import Result
 
@@ -128,15 +127,9 @@ async def transaction(server: Server, ctx: RequestContext, entries: list[Entry])
     for entry in entries:
         if entry.method in ("GET", "HEAD"):
             try:
-                result = await execute_read(server, entry)
+                out.append(await read_response(server, entry))
             except FhirError as err:
                 raise locate(err, entry) from None
-            item = response_entry(server, result)
-            if result.body is not None:
-                item["resource"] = result.body
-            elif result.stored is not None and result.status == 200:
-                item["resource"] = raw(result.stored.body)
-            out.append(item)
         else:
             out.append(response_entry(server, results[entry.index]))
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": out}
