@@ -3,7 +3,8 @@
 Every file is named ``<resourceType>-<id>.json`` after its content, validates
 (``raise_if_invalid``, as on every write), keeps its decimals as written (decoding and
 re-encoding gives the same bytes), and every ``Reference.reference`` points to another
-example file, or inside a Bundle to one of its own entries (``fullUrl`` or ``Type/id``).
+example file (``Type/id``, or ``Type/id/_history/1`` for the version it was written
+as), or inside a Bundle to one of its own entries (``fullUrl`` or ``Type/id``).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def test_example_references_resolve(path: Path) -> None:
     for target in references(resource):
         if target.startswith("#") or target in local:
             continue
-        rtype, _, rid = target.partition("/")
-        if f"{rtype}-{rid}.json" not in BY_NAME:
+        rtype, rid, *version = target.split("/")
+        if f"{rtype}-{rid}.json" not in BY_NAME or version not in ([], ["_history", "1"]):
             unresolved.append(target)
     assert unresolved == []
