@@ -200,7 +200,10 @@ class Compiler:
         pids = self.pids(types, code)
         pid_sql = f"x.pid IN ({_marks(len(pids))})"
         if c.values and isinstance(c.values[0], MissingValue):
-            exists = "NOT EXISTS" if c.values[0].missing else "EXISTS"
+            wanted = {v.missing for v in c.values if isinstance(v, MissingValue)}
+            if len(wanted) > 1:  # ":missing=true,false" (OR): every resource
+                return "1", []
+            exists = "NOT EXISTS" if True in wanted else "EXISTS"
             return (
                 f"{exists} (SELECT 1 FROM {table} x WHERE x.rid = {alias}.rid AND {pid_sql})",
                 list(pids),

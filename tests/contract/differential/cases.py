@@ -71,6 +71,7 @@ class Generator:
     registry: SearchRegistry
     cases: dict[str, Case] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)  # query -> parser message
+    missing_calls: int = 0
 
     def __post_init__(self) -> None:
         self.by_type: dict[str, list[Item]] = {}
@@ -333,6 +334,9 @@ class Generator:
     def missing(self, rtype: str, code: str) -> None:
         self.add(rtype, (f"{code}:missing", "true"))
         self.add(rtype, (f"{code}:missing", "false"))
+        self.missing_calls += 1
+        if self.missing_calls % 3 == 1:  # OR of both: every resource
+            self.add(rtype, (f"{code}:missing", "false,true"))
 
     # ------------------------------------------------------------------ _id, _lastUpdated, _sort
 
