@@ -4,6 +4,7 @@ extractor's index) and as the reference matcher's records."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -90,19 +91,29 @@ def _resources(paths: list[Path]) -> list[dict[str, Any]]:
 
 @cache
 def corpus(with_official: bool) -> tuple[Item, ...]:
-    """Our examples, then (when present) the official sample; ``lastUpdated`` advances
-    by ``STEP`` per resource from ``T0``."""
+    """Our examples, then (when present) the official sample."""
     paths = example_files() + (r4_files() if with_official else [])
+    return build(_resources(paths), DELETED)
+
+
+def build(
+    resources: Iterable[dict[str, Any]],
+    deleted: frozenset[tuple[str, str]] = frozenset(),
+    every: int = 13,
+) -> tuple[Item, ...]:
+    """Items for ``resources``: ``lastUpdated`` advances by ``STEP`` per resource from
+    ``T0``; those in ``deleted`` and every ``every``-th (0: none) are written, then
+    deleted."""
     extractor = Extractor(registry(), BASE_URL)
     items: list[Item] = []
-    for n, res in enumerate(_resources(paths)):
+    for n, res in enumerate(resources):
         us = T0 + n * STEP
         rtype, rid = res["resourceType"], res["id"]
         index = extractor.extract(res)
         last_updated = clock.instant(us)
         op = WriteOp(rtype, rid, 1, 0, last_updated, us, stamp(res, rid, 1, last_updated), index, "POST")
-        deleted = n % 13 == 6 or (rtype, rid) in DELETED
-        items.append(Item(rtype, rid, us, index, op, res, deleted))
+        gone = (every > 0 and n % every == every // 2) or (rtype, rid) in deleted
+        items.append(Item(rtype, rid, us, index, op, res, gone))
     return tuple(items)
 
 

@@ -119,3 +119,24 @@ def sort_values(keys: Sequence[Key], sort: Sequence[SortKey], items: Sequence[It
                 row.append(_SORT_KEYS[sk.type](list(it.index.get(sk.param, [])), sk.descending))
         out.append(tuple(row))
     return out
+
+
+def check(loaded: Loaded, case: Case) -> None:
+    """The backend and the matcher agree on ``case`` (see ``test_matcher_differential.py``)."""
+    query = parse(case)
+    want = expected(query, loaded.items)
+    got = loaded.search(query)
+    kind = loaded.kind
+    assert len(got.keys) == len(set(got.keys)), f"{kind} serves a resource twice across pages: {got.keys}"
+    extra = sorted(set(got.keys) - set(want))
+    lacking = sorted(set(want) - set(got.keys))
+    assert not extra and not lacking, (
+        f"{kind} returns {extra} that the matcher does not; "
+        f"the matcher returns {lacking} that {kind} does not"
+    )
+    if case.sort:
+        got_order = sort_values(got.keys, query.sort, loaded.items)
+        want_order = sort_values(want, query.sort, loaded.items)
+        assert got_order == want_order, f"{kind} orders {got.keys}, the matcher {want}"
+    if case.total:
+        assert got.total == len(want), f"{kind} says _total={got.total}, the matcher finds {len(want)}"
