@@ -16,7 +16,8 @@ import pytest
 
 from .conftest import BACKENDS
 from .differential import edges
-from .differential.cases import Case, generate
+from .differential.case import Case
+from .differential.cases import generate
 from .differential.corpus import build, registry
 from .differential.runner import Loaded, check
 

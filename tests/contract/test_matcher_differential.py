@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import require_r4_examples
 
 from .conftest import BACKENDS
-from .differential.cases import Case, generate
+from .differential.case import Case
+from .differential.cases import generate
 from .differential.corpus import corpus, official_available, registry
 from .differential.runner import Loaded, check
 

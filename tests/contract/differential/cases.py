@@ -20,7 +20,6 @@ from typing import TypeVar
 from fhir_server.errors import FhirError
 from fhir_server.search.index import (
     DateEntry,
-    Entry,
     NumberEntry,
     QuantityEntry,
     ReferenceEntry,
@@ -31,38 +30,23 @@ from fhir_server.search.index import (
 from fhir_server.search.parser import parse_search
 from fhir_server.search.registry import SearchParamDef, SearchRegistry
 
+from .case import PAGE_SIZES, Case, pick
 from .corpus import BASE_URL, Item
-from .values import PRECISIONS, PREFIXES, date_anchor, date_text, escape, number_text, strip_accents
+from .system import system_cases
+from .values import (
+    PRECISIONS,
+    PREFIXES,
+    date_anchor,
+    date_text,
+    escape,
+    inner_value,
+    number_text,
+    strip_accents,
+)
 
 T = TypeVar("T")
-Params = tuple[tuple[str, str], ...]
 SORTED_TYPES = ("string", "token", "date", "number", "quantity", "reference", "uri")
 FULL_LAST_UPDATED = ("Patient", "Observation", "Claim", "Coverage")
-PAGE_SIZES = (2, 3, 5, 8)
-
-
-@dataclass(frozen=True)
-class Case:
-    rtype: str
-    params: Params
-    count: int = 5  # page size on the backend (every next page is followed)
-    sort: bool = False  # compare the order too (the sequence of sort keys)
-
-    @property
-    def name(self) -> str:
-        return self.rtype + "?" + "&".join(f"{k}={v}" for k, v in self.params)
-
-    @property
-    def total(self) -> bool:
-        return ("_total", "accurate") in self.params
-
-
-def pick(values: Sequence[T], n: int = 2) -> list[T]:
-    """Up to ``n`` values spread over a sorted sequence: the first, the middle, the last."""
-    if not values:
-        return []
-    idx = [0, len(values) // 2, len(values) - 1][:n] if n <= 3 else list(range(len(values)))[:n]
-    return [values[i] for i in dict.fromkeys(idx)]
 
 
 @dataclass
@@ -104,7 +88,7 @@ class Generator:
     def generate(self) -> list[Case]:
         for rtype in sorted(self.by_type):
             self.resource_type(rtype)
-        self.system()
+        system_cases(self)
         return list(self.cases.values())
 
     def resource_type(self, rtype: str) -> None:
@@ -373,48 +357,6 @@ class Generator:
         if tokens and dates:
             self.add(rtype, ("_sort", f"{tokens[0]},-{dates[0]}"), sort=True)
             self.add(rtype, (f"{dates[0]}:missing", "false"), ("_sort", f"-{dates[0]}"), sort=True)
-
-    def system(self) -> None:
-        """System searches (``GET [base]?...``): common parameters over every type, and
-        ``_type`` lists with a parameter the listed types share."""
-        lus = sorted(it.last_updated_us for it in self.items)
-        anchor = lus[len(lus) // 3]
-        for prefix in ("eq", "ge", "lt", "sa"):
-            self.add("", ("_lastUpdated", prefix + date_text(anchor, "day")))
-        counts: dict[str, int] = {}
-        for it in self.items:
-            counts[it.id] = counts.get(it.id, 0) + 1
-        shared = sorted(i for i, n in counts.items() if n > 1)
-        if shared:
-            self.add("", ("_id", escape(shared[0])))
-            self.add("", ("_id", escape(shared[0])), ("_sort", "-_lastUpdated"), sort=True)
-        sources = sorted(
-            {e.value for it in self.items for e in it.index.get("_source", ()) if isinstance(e, UriEntry)}
-        )
-        for source in pick(sources, 1):
-            self.add("", ("_source", escape(source)))
-            self.add("", ("_source:below", escape(source[: source.rstrip("/").rfind("/") + 1])))
-            self.add("", ("_type", "Patient,Group,Coverage"), ("_source:below", escape(source[:12])))
-        self.add("", ("_profile:missing", "false"))
-        self.add("", ("_security:missing", "false"), ("_sort", "_id"), sort=True)
-        self.add("", ("_type", "Patient,Practitioner"), ("gender", "female"))
-        self.add(
-            "", ("_type", "Patient,Practitioner"), ("name:contains", "ma"), ("_sort", "-name"), sort=True
-        )
-        self.add("", ("_type", "Patient,Practitioner,Organization"), ("_sort", "-_lastUpdated"), sort=True)
-        self.add("", ("_lastUpdated", "ge" + date_text(anchor, "day")), ("_sort", "_id"), sort=True)
-
-
-def inner_value(entries: Sequence[Entry]) -> str | None:
-    """A value matching the first entry, as a query string value (for chains)."""
-    e = entries[0]
-    if isinstance(e, StringEntry):
-        return escape(e.exact)
-    if isinstance(e, TokenEntry) and e.code:
-        return escape(e.code)
-    if isinstance(e, DateEntry) and (a := date_anchor(e.lo, e.hi)) is not None:
-        return "ge" + date_text(a, "day")
-    return None
 
 
 def generate(items: Sequence[Item], registry: SearchRegistry) -> Generator:

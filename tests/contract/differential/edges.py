@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .cases import Case
+from .case import Case
 from .corpus import BASE_URL
 
 UCUM = "http://unitsofmeasure.org"

@@ -23,7 +23,7 @@ from fhir_server.search.types import uri as uri_t
 from fhir_server.storage.protocol import Store
 
 from ..conftest import make_store
-from .cases import Case
+from .case import Case
 from .corpus import BASE_URL, Item, current, registry, writes
 
 Key = tuple[str, str]

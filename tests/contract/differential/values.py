@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from fhir_server.search.index import MAX_INSTANT, MIN_INSTANT
+from fhir_server.search.index import MAX_INSTANT, MIN_INSTANT, DateEntry, Entry, StringEntry, TokenEntry
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EAT = timedelta(hours=3)  # East Africa Time, the examples' offset
@@ -60,3 +61,15 @@ def number_text(value: float, lo: float, hi: float) -> str:
     if decimals == 0 and not value.is_integer():
         return repr(value)
     return f"{value:.{decimals}f}"
+
+
+def inner_value(entries: Sequence[Entry]) -> str | None:
+    """A value matching the first entry, as a query string value (for chains)."""
+    e = entries[0]
+    if isinstance(e, StringEntry):
+        return escape(e.exact)
+    if isinstance(e, TokenEntry) and e.code:
+        return escape(e.code)
+    if isinstance(e, DateEntry) and (a := date_anchor(e.lo, e.hi)) is not None:
+        return "ge" + date_text(a, "day")
+    return None
