@@ -190,6 +190,8 @@ def cases() -> list[Case]:
         _c("Observation", ("value-quantity", "ap100||mg")),
         _c("Observation", ("value-quantity", "0||milligram")),
         _c("Observation", ("value-quantity", f"0|{UCUM}|mg")),
+        _c("Observation", ("value-quantity", f"ge0|{UCUM}|")),
+        _c("Observation", ("value-quantity", "le0||")),
         _c("Observation", ("value-quantity", "ap1650.55||TZS")),
         _c("Observation", ("component-value-quantity", "ap100")),
         _c("Observation", ("combo-value-quantity", "ge100||mm[Hg]")),
@@ -232,6 +234,9 @@ def cases() -> list[Case]:
         out.append(_c("Patient", ("name:exact", value)))
     out += [
         _c("Patient", ("name", "zoe")),
+        _c("Patient", ("family", "  ")),
+        _c("Patient", ("family:exact", "  ")),
+        _c("Patient", ("general-practitioner:missing", "true,false")),
         _c("Patient", ("given", "ZOË")),
         _c("Patient", ("given", "ǆ")),
         _c("Patient", ("given", "ω")),
