@@ -98,6 +98,15 @@ def parse(raw: str, modifier: str | None, ctx: ParseContext) -> NumberValue:
     return NumberValue(cast(Prefix, prefix), float(d), lo, hi)
 
 
+def approx_window(value: float) -> tuple[float, float]:
+    """The closed range ``ap`` accepts: the value ±10%, computed in decimal so that the
+    boundaries are exact (1.0 -> [0.9, 1.1], not 1.1 excluded by float rounding). Every
+    backend compiles ``ap`` with this window."""
+    exact = Decimal(repr(value))
+    margin = abs(exact) / 10
+    return float(exact - margin), float(exact + margin)
+
+
 def match_number(prefix: str, value: float, lo: float, hi: float, target: float) -> bool:
     if prefix == "eq":
         return lo <= target < hi
@@ -112,7 +121,8 @@ def match_number(prefix: str, value: float, lo: float, hi: float, target: float)
     if prefix == "le":
         return target <= value
     if prefix == "ap":
-        return abs(target - value) <= abs(value) * 0.1
+        low, high = approx_window(value)
+        return low <= target <= high
     return False
 
 

@@ -56,6 +56,7 @@ from ...search.ir import (
     UriValue,
     Value,
 )
+from ...search.types.number import approx_window
 from .documents import DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
 
 Filter = dict[str, Any]
@@ -183,8 +184,8 @@ def number_condition(v: NumberValue | QuantityValue) -> Filter:
     if p == "le":
         return {"v": {"$lte": v.value}}
     if p == "ap":
-        margin = abs(v.value) * 0.1
-        return {"v": {"$gte": v.value - margin, "$lte": v.value + margin}}
+        low, high = approx_window(v.value)
+        return {"v": {"$gte": low, "$lte": high}}
     raise InvalidError(f"unknown prefix {p!r}")
 
 

@@ -32,6 +32,7 @@ from ...search.ir import (
     UriValue,
     Value,
 )
+from ...search.types.number import approx_window
 from ..cursor import decode
 
 PidOf = Callable[[tuple[str, ...], str], list[int]]
@@ -100,8 +101,8 @@ def number_condition(v: NumberValue | QuantityValue, col: str) -> SQL:
         return f"{col} >= ?", [v.value]
     if p == "le":
         return f"{col} <= ?", [v.value]
-    delta = abs(v.value) * 0.1
-    return f"({col} >= ? AND {col} <= ?)", [v.value - delta, v.value + delta]
+    low, high = approx_window(v.value)
+    return f"({col} >= ? AND {col} <= ?)", [low, high]
 
 
 def value_condition(value: Value, modifier: str | None) -> SQL:
