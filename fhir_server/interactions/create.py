@@ -12,7 +12,7 @@ from ..errors import Issue, PreconditionFailedError
 from ..server import Server
 from ..storage.protocol import Transaction
 from .conditional import matches
-from .resources import Prepared, as_resource, prepare, require_type, stored_from, write
+from .resources import Prepared, as_resource, prepare, require_type, write
 from .result import Result
 
 
@@ -38,7 +38,7 @@ async def create_in(
                 issues=[Issue("information", "duplicate", "Resource exists: not created")],
             )
     op = await write(tx, prepared, prepared.resource_type, new_id, None, "POST")
-    return Result(201, stored_from(op), location=True)
+    return Result(201, op.stored(), location=True)
 
 
 async def create(

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from ..errors import Issue, PreconditionFailedError
 from ..server import Server
-from ..storage.protocol import Transaction, VersionConflict
+from ..storage.protocol import Transaction
 from .conditional import matches
-from .resources import require_type, stored_from, write
+from .resources import require_type, write
 from .result import Result
+from .retry import with_retries
 from .update import check_id, parse_etag
-
-RETRIES = 5
 
 
 async def delete_in(
@@ -40,7 +39,7 @@ async def delete_in(
     op = await write(tx, None, resource_type, id, current, "DELETE")
     return Result(
         200,
-        stored_from(op),
+        op.stored(),
         issues=[
             Issue("information", "informational", f"Deleted {resource_type}/{id} (version {op.version})")
         ],
@@ -50,14 +49,12 @@ async def delete_in(
 async def delete(server: Server, resource_type: str, id: str, if_match: str | None = None) -> Result:
     require_type(server, resource_type)
     check_id(id)
-    for attempt in range(RETRIES):
-        try:
-            async with server.store.transaction() as tx:
-                return await delete_in(server, tx, resource_type, id, if_match)
-        except VersionConflict:
-            if if_match is not None or attempt == RETRIES - 1:
-                raise PreconditionFailedError(f"{resource_type}/{id} was changed concurrently") from None
-    raise AssertionError("unreachable")
+    return await with_retries(
+        server,
+        lambda tx: delete_in(server, tx, resource_type, id, if_match),
+        if_match=if_match,
+        what=f"{resource_type}/{id}",
+    )
 
 
 async def conditional_delete_in(server: Server, tx: Transaction, resource_type: str, criteria: str) -> Result:

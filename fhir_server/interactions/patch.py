@@ -11,13 +11,13 @@ from .. import fhirjson
 from ..errors import GoneError, NotFoundError, PreconditionFailedError, UnprocessableError
 from ..patch import apply_fhirpath_patch, apply_json_patch
 from ..server import Server
-from ..storage.protocol import Transaction, VersionConflict
-from .resources import prepare, require_type, stored_from, write
+from ..storage.protocol import Transaction
+from .resources import prepare, require_type, write
 from .result import Result
+from .retry import with_retries
 from .update import check_id, parse_etag
 
 PatchKind = Literal["json", "fhirpath"]
-RETRIES = 5
 
 
 async def patch_in(
@@ -49,7 +49,7 @@ async def patch_in(
         raise UnprocessableError("A patch must not change the resourceType or the id", expression="id")
     prepared = prepare(server, patched, resource_type)
     op = await write(tx, prepared, resource_type, id, current, "PATCH")
-    return Result(200, stored_from(op))
+    return Result(200, op.stored())
 
 
 async def patch(
@@ -57,11 +57,9 @@ async def patch(
 ) -> Result:
     require_type(server, resource_type)
     check_id(id)
-    for attempt in range(RETRIES):
-        try:
-            async with server.store.transaction() as tx:
-                return await patch_in(server, tx, resource_type, id, body, kind, if_match)
-        except VersionConflict:
-            if if_match is not None or attempt == RETRIES - 1:
-                raise PreconditionFailedError(f"{resource_type}/{id} was changed concurrently") from None
-    raise AssertionError("unreachable")
+    return await with_retries(
+        server,
+        lambda tx: patch_in(server, tx, resource_type, id, body, kind, if_match),
+        if_match=if_match,
+        what=f"{resource_type}/{id}",
+    )

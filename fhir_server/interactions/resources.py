@@ -99,16 +99,3 @@ async def write(
     )
     await tx.write(op)
     return op
-
-
-def stored_from(op: WriteOp) -> StoredVersion:
-    return StoredVersion(
-        resource_type=op.resource_type,
-        id=op.id,
-        version=op.version,
-        last_updated=op.last_updated,
-        last_updated_us=op.last_updated_us,
-        deleted=op.deleted,
-        body=op.body,
-        method=op.method,
-    )

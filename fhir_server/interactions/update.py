@@ -11,14 +11,14 @@ from typing import Any
 
 from ..errors import InvalidError, PreconditionFailedError
 from ..server import Server
-from ..storage.protocol import Transaction, VersionConflict
+from ..storage.protocol import Transaction
 from .conditional import matches
-from .resources import Prepared, as_resource, prepare, require_type, stored_from, write
+from .resources import Prepared, as_resource, prepare, require_type, write
 from .result import Result
+from .retry import with_retries
 
 ETAG = re.compile(r'^\s*(?:W/)?"?([^"]*)"?\s*$')
 ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-RETRIES = 5
 
 
 def parse_etag(value: str) -> int:
@@ -52,7 +52,7 @@ async def update_in(
             )
     op = await write(tx, prepared, prepared.resource_type, id, current, "PUT")
     created = current is None or current.deleted
-    return Result(201 if created else 200, stored_from(op), location=created)
+    return Result(201 if created else 200, op.stored(), location=created)
 
 
 def _body_id(resource: dict[str, Any], url_id: str | None) -> str | None:
@@ -76,16 +76,12 @@ async def update(
     resource = as_resource(body, resource_type)
     _body_id(resource, id)
     prepared = prepare(server, resource, resource_type)
-    for attempt in range(RETRIES):
-        try:
-            async with server.store.transaction() as tx:
-                return await update_in(server, tx, prepared, id, if_match)
-        except VersionConflict:
-            if if_match is not None or attempt == RETRIES - 1:
-                raise PreconditionFailedError(
-                    f"{resource_type}/{id} was changed concurrently", expression="If-Match"
-                ) from None
-    raise AssertionError("unreachable")
+    return await with_retries(
+        server,
+        lambda tx: update_in(server, tx, prepared, id, if_match),
+        if_match=if_match,
+        what=f"{resource_type}/{id}",
+    )
 
 
 async def conditional_update_in(

@@ -65,6 +65,19 @@ class WriteOp:
     def deleted(self) -> bool:
         return self.method == "DELETE"
 
+    def stored(self) -> StoredVersion:
+        """The version this write creates, as a store would return it."""
+        return StoredVersion(
+            resource_type=self.resource_type,
+            id=self.id,
+            version=self.version,
+            last_updated=self.last_updated,
+            last_updated_us=self.last_updated_us,
+            deleted=self.deleted,
+            body=self.body,
+            method=self.method,
+        )
+
 
 @dataclass(frozen=True)
 class HistoryRequest:

@@ -6,16 +6,12 @@ The genuinely defective examples are refused with an OperationOutcome naming the
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
-
-from fhir_server.app import create_app
-from fhir_server.config import Settings
 
 from ..conftest import require_r4_examples
 
@@ -42,21 +38,6 @@ DEFECTIVE = {
 def example_files() -> list[Path]:
     root = require_r4_examples()
     return sorted(p for p in root.glob("*.json") if p.name != "package.json")
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        store=f"sqlite:///{tmp_path / 'fhir.db'}",
-        base_url=BASE,
-        sqlite_synchronous="NORMAL",
-        max_body_bytes=64 * 1024 * 1024,
-    )
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    client = httpx.AsyncClient(transport=transport, base_url=BASE + "/")
-    async with app.router.lifespan_context(app), client as c:
-        yield c
 
 
 def _strip_meta(resource: dict[str, object]) -> dict[str, object]:

@@ -5,35 +5,16 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from fhir_server.app import create_app
-from fhir_server.config import Settings
-
 from ..conftest import require_shared
 
 BASE = "http://testserver/fhir"
 HEADERS = {"Content-Type": "application/fhir+json"}
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        store=f"sqlite:///{tmp_path / 'fhir.db'}",
-        base_url=BASE,
-        sqlite_synchronous="NORMAL",
-        max_body_bytes=64 * 1024 * 1024,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=BASE + "/", timeout=120
-    ) as c:
-        yield c
 
 
 def synthea() -> tuple[list[Path], list[Path]]:

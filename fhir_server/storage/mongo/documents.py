@@ -225,16 +225,3 @@ def stored_version(doc: Mapping[str, Any]) -> StoredVersion:
         body=doc["body"].encode("utf-8"),
         method=method,
     )
-
-
-def stored_from_op(op: WriteOp) -> StoredVersion:
-    return StoredVersion(
-        resource_type=op.resource_type,
-        id=op.id,
-        version=op.version,
-        last_updated=op.last_updated,
-        last_updated_us=op.last_updated_us,
-        deleted=op.deleted,
-        body=op.body,
-        method=op.method,
-    )

@@ -23,7 +23,6 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from ...errors import ConflictError, NotSupportedError
 from ...search.ir import SearchQuery
 from ..protocol import StoredVersion, Transaction, VersionConflict, WriteOp
-from .documents import stored_from_op
 
 if TYPE_CHECKING:
     from .store import MongoStore
@@ -70,7 +69,7 @@ class SingleWriteUnit:
     async def read(self, resource_type: str, id: str) -> StoredVersion | None:
         op = self.pending
         if op is not None and (op.resource_type, op.id) == (resource_type, id):
-            return stored_from_op(op)
+            return op.stored()
         return await self.store.read(resource_type, id)
 
     async def search_keys(self, query: SearchQuery, limit: int) -> list[tuple[str, str]]:
