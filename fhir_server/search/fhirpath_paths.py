@@ -316,6 +316,12 @@ class PathCompiler:
         (walker where possible, fhirpathpy otherwise); None if none applies."""
         programs: list[Program] = []
         for branch in branches_for(expression, resource_type):
+            present = _PRESENT_NOT_FALSE.match(branch)
+            if present:
+                inner = self.compile_expression(present.group(1), resource_type)
+                if inner is not None:
+                    programs.append(_present_not_false(inner))
+                    continue
             try:
                 parsed = _Parser(branch).parse()
             except Unsupported:
@@ -337,6 +343,21 @@ class PathCompiler:
             return out
 
         return union
+
+
+# ``X.exists() and X != false`` (Patient-deceased): a boolean, without fhirpathpy
+_PRESENT_NOT_FALSE = re.compile(r"^\(?([A-Za-z][A-Za-z0-9.]*)\.exists\(\) and \1 != false\)?$")
+
+
+def _present_not_false(inner: Program) -> Program:
+    """true when the element is present and not the boolean false, else false (FHIRPath
+    ``exists() and != false``: a value of another type is never equal to false)."""
+
+    def run(resource: dict[str, Any]) -> list[Node]:
+        values = [n[0] for n in inner(resource)]
+        return [(bool(values) and not any(v is False for v in values), None, None)]
+
+    return run
 
 
 def _dyn(value: Any) -> str | None:
