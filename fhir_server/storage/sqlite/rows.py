@@ -16,6 +16,23 @@ from ...search.index import (
     TokenEntry,
     UriEntry,
 )
+from ..protocol import StoredVersion
+
+COLUMNS = "type, id, version, lu, lu_text, deleted, body"
+
+
+def stored_row(row: tuple[Any, ...], method: str = "PUT") -> StoredVersion:
+    return StoredVersion(
+        resource_type=row[0],
+        id=row[1],
+        version=row[2],
+        last_updated_us=row[3],
+        last_updated=row[4],
+        deleted=bool(row[5]),
+        body=bytes(row[6]),
+        method=method,  # type: ignore[arg-type]
+    )
+
 
 INSERT = {
     "ix_token": "INSERT INTO ix_token (pid, system, code, text, rid) VALUES (?, ?, ?, ?, ?)",

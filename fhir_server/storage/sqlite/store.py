@@ -20,30 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from ...search.ir import SearchQuery
-from ..cursor import decode, encode
+from ..cursor import encode
 from ..protocol import HistoryRequest, Page, StoredVersion, VersionConflict, WriteOp
 from .connections import Connections
 from .groupcommit import GroupCommitter
+from .history import history_page
 from .params import ParamIds
-from .rows import INSERT, index_rows
+from .rows import COLUMNS, INSERT, index_rows
+from .rows import stored_row as _row
 from .schema import DDL, INDEX_TABLES, SCHEMA_VERSION
 from .search_sql import compile_search, count_sql
 
-COLUMNS = "type, id, version, lu, lu_text, deleted, body"
 CONTENTION_SECONDS = 2.0
-
-
-def _row(row: tuple[Any, ...], method: str = "PUT") -> StoredVersion:
-    return StoredVersion(
-        resource_type=row[0],
-        id=row[1],
-        version=row[2],
-        last_updated_us=row[3],
-        last_updated=row[4],
-        deleted=bool(row[5]),
-        body=bytes(row[6]),
-        method=method,  # type: ignore[arg-type]
-    )
 
 
 def apply_write(conn: sqlite3.Connection, params: ParamIds, op: WriteOp) -> None:
@@ -313,45 +301,7 @@ class SQLiteStore:
         return await self.conns.read(job)
 
     async def history(self, request: HistoryRequest) -> Page:
-        def job(c: sqlite3.Connection) -> Page:
-            where: list[str] = []
-            args: list[Any] = []
-            if request.resource_type:
-                where.append("v.type = ?")
-                args.append(request.resource_type)
-            if request.id is not None:
-                where.append("v.id = ?")
-                args.append(request.id)
-            if request.since_us is not None:
-                where.append("v.lu >= ?")
-                args.append(request.since_us)
-            if request.at_us is not None:
-                where.append(
-                    "v.lu <= ? AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.type = v.type "
-                    "AND w.id = v.id AND w.version > v.version AND w.lu <= ?)"
-                )
-                args.extend([request.at_us, request.at_us])
-            base_where = list(where)
-            base_args = list(args)
-            if request.cursor:
-                lu, vid = decode(request.cursor, 2)
-                where.append("(v.lu < ? OR (v.lu = ? AND v.vid < ?))")
-                args.extend([lu, lu, vid])
-            clause = ("WHERE " + " AND ".join(where)) if where else ""
-            rows = c.execute(
-                f"SELECT v.type, v.id, v.version, v.lu, v.lu_text, v.deleted, v.body, v.method, v.vid "
-                f"FROM versions v {clause} ORDER BY v.lu DESC, v.vid DESC LIMIT ?",
-                [*args, request.count + 1],
-            ).fetchall()
-            next_cursor = None
-            if len(rows) > request.count:
-                rows = rows[: request.count]
-                next_cursor = encode([rows[-1][3], rows[-1][8]])
-            total_clause = ("WHERE " + " AND ".join(base_where)) if base_where else ""
-            total = c.execute(f"SELECT COUNT(*) FROM versions v {total_clause}", base_args).fetchone()[0]
-            return Page([_row(r, r[7]) for r in rows], next_cursor, total)
-
-        return await self.conns.read(job)
+        return await self.conns.read(lambda c: history_page(c, request))
 
     async def search(self, query: SearchQuery) -> Page:
         def job(c: sqlite3.Connection) -> Page:
