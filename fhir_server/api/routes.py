@@ -16,6 +16,7 @@ GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -190,8 +191,7 @@ class Dispatcher:
         if method in ("GET", "HEAD"):
             stored = await read.read(server, rtype, id)
             headers = version_headers(stored, server.base_url, False)
-            etag = request.headers.get("if-none-match")
-            if etag and etag.strip() in (headers["ETag"], f'"{stored.version}"'):
+            if not_modified(request, stored.version, stored.last_updated_us):
                 return Response(b"", 304, headers=headers)
             return fmt.render(self.subset(stored.body, params), 200, headers)
         if method == "PUT":
@@ -204,6 +204,24 @@ class Dispatcher:
             kind: patch.PatchKind = "json" if media == JSON_PATCH else "fhirpath"
             return respond(await patch.patch(server, rtype, id, body, kind, if_match))
         raise MethodNotAllowedError(f"{method} is not allowed on a resource instance")
+
+
+def not_modified(request: Request, version: int, last_updated_us: int) -> bool:
+    """Conditional read (http.html#cread): If-None-Match wins over If-Modified-Since."""
+    etag = request.headers.get("if-none-match")
+    if etag:
+        return etag.strip() in (f'W/"{version}"', f'"{version}"', "*")
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            when = parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        if when.tzinfo is None:
+            return False
+        # HTTP dates have whole seconds: compare at that precision
+        return last_updated_us // 1_000_000 <= int(when.timestamp())
+    return False
 
 
 def prefer_of(request: Request) -> Prefer:

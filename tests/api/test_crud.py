@@ -161,7 +161,14 @@ async def test_pretty_and_format(client: httpx.AsyncClient) -> None:
     assert r.headers["content-type"].startswith("application/json")
 
 
-async def test_if_none_match_gives_304(client: httpx.AsyncClient) -> None:
+async def test_conditional_read_gives_304(client: httpx.AsyncClient) -> None:
     rid = (await client.post("Patient", json=patient(), headers=FHIR_JSON)).json()["id"]
     r = await client.get(f"Patient/{rid}", headers={"If-None-Match": 'W/"1"'})
     assert r.status_code == 304
+    assert (await client.get(f"Patient/{rid}", headers={"If-None-Match": 'W/"2"'})).status_code == 200
+    last_modified = r.headers["Last-Modified"]
+    since = await client.get(f"Patient/{rid}", headers={"If-Modified-Since": last_modified})
+    assert since.status_code == 304
+    old = "Mon, 01 Jan 2001 00:00:00 GMT"
+    assert (await client.get(f"Patient/{rid}", headers={"If-Modified-Since": old})).status_code == 200
+    assert (await client.get(f"Patient/{rid}", headers={"If-Modified-Since": "garbage"})).status_code == 200
