@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS resources (
     UNIQUE (type, id)
 );
 CREATE INDEX IF NOT EXISTS resources_type_lu ON resources (type, lu, rid);
+-- all resources of a type in rid order (the default search order)
+CREATE INDEX IF NOT EXISTS resources_type ON resources (type);
 CREATE TABLE IF NOT EXISTS versions (
     vid      INTEGER PRIMARY KEY,
     type     TEXT NOT NULL,
@@ -50,32 +52,40 @@ CREATE TABLE IF NOT EXISTS ix_token (pid INTEGER NOT NULL, system TEXT, code TEX
                                      rid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_token_code ON ix_token (pid, code, system, rid);
 CREATE INDEX IF NOT EXISTS ix_token_text ON ix_token (pid, text, rid);
-CREATE INDEX IF NOT EXISTS ix_token_rid ON ix_token (rid);
+DROP INDEX IF EXISTS ix_token_rid;
+CREATE INDEX IF NOT EXISTS ix_token_rid_pid ON ix_token (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_string (pid INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL,
                                       rid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_string_norm ON ix_string (pid, norm, rid);
-CREATE INDEX IF NOT EXISTS ix_string_rid ON ix_string (rid);
+DROP INDEX IF EXISTS ix_string_rid;
+CREATE INDEX IF NOT EXISTS ix_string_rid_pid ON ix_string (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_date (pid INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
                                     rid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_date_lo ON ix_date (pid, lo, hi, rid);
-CREATE INDEX IF NOT EXISTS ix_date_rid ON ix_date (rid);
+CREATE INDEX IF NOT EXISTS ix_date_hi ON ix_date (pid, hi, lo, rid);
+DROP INDEX IF EXISTS ix_date_rid;
+CREATE INDEX IF NOT EXISTS ix_date_rid_pid ON ix_date (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_number (pid INTEGER NOT NULL, value REAL NOT NULL, lo REAL NOT NULL,
                                       hi REAL NOT NULL, rid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_number_value ON ix_number (pid, value, rid);
-CREATE INDEX IF NOT EXISTS ix_number_rid ON ix_number (rid);
+DROP INDEX IF EXISTS ix_number_rid;
+CREATE INDEX IF NOT EXISTS ix_number_rid_pid ON ix_number (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_quantity (pid INTEGER NOT NULL, value REAL NOT NULL, lo REAL NOT NULL,
                                         hi REAL NOT NULL, system TEXT, code TEXT, unit TEXT,
                                         rid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_quantity_value ON ix_quantity (pid, value, rid);
-CREATE INDEX IF NOT EXISTS ix_quantity_rid ON ix_quantity (rid);
+DROP INDEX IF EXISTS ix_quantity_rid;
+CREATE INDEX IF NOT EXISTS ix_quantity_rid_pid ON ix_quantity (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_reference (pid INTEGER NOT NULL, target TEXT NOT NULL, rtype TEXT,
                                          rid_part TEXT, version TEXT, rid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_reference_target ON ix_reference (pid, target, rid);
 CREATE INDEX IF NOT EXISTS ix_reference_idpart ON ix_reference (pid, rid_part, rid);
-CREATE INDEX IF NOT EXISTS ix_reference_rid ON ix_reference (rid);
+DROP INDEX IF EXISTS ix_reference_rid;
+CREATE INDEX IF NOT EXISTS ix_reference_rid_pid ON ix_reference (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_uri (pid INTEGER NOT NULL, value TEXT NOT NULL, rid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (pid, value, rid);
-CREATE INDEX IF NOT EXISTS ix_uri_rid ON ix_uri (rid);
+DROP INDEX IF EXISTS ix_uri_rid;
+CREATE INDEX IF NOT EXISTS ix_uri_rid_pid ON ix_uri (rid, pid);
 """
 
 INDEX_TABLES = (

@@ -3,8 +3,10 @@
 Each criterion becomes ``r.rid IN (SELECT x.rid FROM ix_<kind> x WHERE x.pid IN (...)
 AND (<value> OR <value> ...))`` (``NOT IN`` for ``:not``, ``[NOT] EXISTS`` for
 ``:missing``); chains become nested subqueries on ``resources``. Paging is keyset on
-the sort values plus (id, type), never OFFSET; ties and the default order are by id then
-type, as in the reference matcher. The semantics mirror the reference
+the sort values plus ``rid``, never OFFSET. Without ``_sort`` results come in ``rid``
+(insertion) order: the matching rids come sorted out of the index subqueries, so a page
+is a seek, not a scan of the type in id order; ties under ``_sort`` also fall back to
+``rid``. FHIR defines no default order. The semantics mirror the reference
 matcher (``search/matcher.py``); the contract tests compare the two.
 """
 
@@ -54,28 +56,45 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _type_filter(alias: str, types: tuple[str, ...]) -> SQL:
+def _type_filter(alias: str, types: tuple[str, ...], indexed: bool = True) -> SQL:
+    """The type condition; ``indexed=False`` writes it as ``+type`` so that SQLite drives
+    the query from a ``rid IN (index subquery)`` criterion instead of scanning the type."""
     if not types:
         return "1", []
+    col = f"{alias}.type" if indexed else f"+{alias}.type"
     if len(types) == 1:
-        return f"{alias}.type = ?", [types[0]]
-    return f"{alias}.type IN ({_marks(len(types))})", list(types)
+        return f"{col} = ?", [types[0]]
+    return f"{col} IN ({_marks(len(types))})", list(types)
+
+
+def drives_by_rid(criteria: tuple[Criterion, ...]) -> bool:
+    """True when a criterion is a positive index lookup (``rid IN (...)``) and none is an
+    id lookup, which the (type, id) index serves better."""
+    if any(isinstance(c, IdClause) for c in criteria):
+        return False
+    return driving_index(criteria) >= 0
 
 
 def date_condition(prefix: str, lo: int, hi: int, tlo: str, thi: str) -> SQL:
-    """search.html#prefix for ranges: target [tlo, thi] against search value [lo, hi]."""
+    """search.html#prefix for ranges: target [tlo, thi] against search value [lo, hi].
+
+    Written in equivalent forms an index on (pid, lo) or (pid, hi) can serve (the target
+    range is never empty, tlo <= thi): ``ge`` "the range above the search value
+    intersects the target, or the search value contains it" is ``tlo >= lo OR thi > hi``;
+    ``le`` likewise is ``tlo < lo OR thi <= hi``; ``eq`` (contained) bounds ``tlo``.
+    """
     if prefix == "eq":
-        return f"({tlo} >= ? AND {thi} <= ?)", [lo, hi]
+        return f"({tlo} >= ? AND {tlo} <= ? AND {thi} <= ?)", [lo, hi, hi]
     if prefix == "ne":
-        return f"NOT ({tlo} >= ? AND {thi} <= ?)", [lo, hi]
+        return f"NOT ({tlo} >= ? AND {tlo} <= ? AND {thi} <= ?)", [lo, hi, hi]
     if prefix == "gt":
         return f"{thi} > ?", [hi]
     if prefix == "lt":
         return f"{tlo} < ?", [lo]
-    if prefix == "ge":
-        return f"({thi} > ? OR ({tlo} >= ? AND {thi} <= ?))", [hi, lo, hi]
-    if prefix == "le":
-        return f"({tlo} < ? OR ({tlo} >= ? AND {thi} <= ?))", [lo, lo, hi]
+    if prefix == "ge":  # every match also has thi >= lo: a range an index can seek
+        return f"({thi} >= ? AND ({tlo} >= ? OR {thi} > ?))", [lo, lo, hi]
+    if prefix == "le":  # every match also has tlo <= hi
+        return f"({tlo} <= ? AND ({tlo} < ? OR {thi} <= ?))", [hi, lo, hi]
     if prefix == "sa":
         return f"{tlo} > ?", [hi]
     if prefix == "eb":
@@ -85,6 +104,24 @@ def date_condition(prefix: str, lo: int, hi: int, tlo: str, thi: str) -> SQL:
     wlo = lo - abs(now - lo) // 10
     whi = hi + abs(now - hi) // 10
     return f"({tlo} <= ? AND {thi} >= ?)", [whi, wlo]
+
+
+def instant_condition(prefix: str, lo: int, hi: int, col: str) -> SQL:
+    """``date_condition`` for a target that is a point (meta.lastUpdated), written so that
+    an index on ``col`` serves it (no OR of ranges)."""
+    if prefix == "eq":
+        return f"({col} >= ? AND {col} <= ?)", [lo, hi]
+    if prefix == "ne":
+        return f"({col} < ? OR {col} > ?)", [lo, hi]
+    if prefix in ("gt", "sa"):
+        return f"{col} > ?", [hi]
+    if prefix in ("lt", "eb"):
+        return f"{col} < ?", [lo]
+    if prefix == "ge":
+        return f"{col} >= ?", [lo]
+    if prefix == "le":
+        return f"{col} <= ?", [hi]
+    return date_condition(prefix, lo, hi, col, col)
 
 
 def number_condition(v: NumberValue | QuantityValue, col: str) -> SQL:
@@ -177,20 +214,20 @@ class Compiler:
     def pids(self, types: tuple[str, ...], code: str) -> list[int]:
         return self.pid_of(types, code)
 
-    def criterion(self, c: Criterion, alias: str, types: tuple[str, ...]) -> SQL:
+    def criterion(self, c: Criterion, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
         if isinstance(c, IdClause):
             op = "NOT IN" if c.negate else "IN"
             return f"{alias}.id {op} ({_marks(len(c.ids))})", list(c.ids)
         if isinstance(c, LastUpdatedClause):
             ors, args = [], []
             for v in c.values:
-                sql, a = date_condition(v.prefix, v.lo, v.hi, f"{alias}.lu", f"{alias}.lu")
+                sql, a = instant_condition(v.prefix, v.lo, v.hi, f"{alias}.lu")
                 ors.append(sql)
                 args.extend(a)
             return "(" + " OR ".join(ors) + ")", args
-        return self.clause(c, alias, types)
+        return self.clause(c, alias, types, drive)
 
-    def clause(self, c: Clause, alias: str, types: tuple[str, ...]) -> SQL:
+    def clause(self, c: Clause, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
         kind = c.param.type
         code = c.param.code
         if c.modifier == "identifier":
@@ -206,16 +243,19 @@ class Compiler:
                 return "1", []
             exists = "NOT EXISTS" if True in wanted else "EXISTS"
             return (
-                f"{exists} (SELECT 1 FROM {table} x WHERE x.rid = {alias}.rid AND {pid_sql})",
+                f"{exists} (SELECT 1 FROM {table} x INDEXED BY {table}_rid_pid "
+                f"WHERE x.rid = {alias}.rid AND {pid_sql})",
                 list(pids),
             )
         if c.chain is not None:
             inner_alias = alias + "c"
             inner_sql, inner_args = self.criterion(c.chain.clause, inner_alias, (c.chain.target_type,))
+            indexed = not drives_by_rid((c.chain.clause,))
+            inner_type = f"{inner_alias}.type" if indexed else f"+{inner_alias}.type"
             sql = (
                 f"{alias}.rid IN (SELECT x.rid FROM ix_reference x WHERE {pid_sql} AND x.rtype = ? "
                 f"AND x.rid_part IN (SELECT {inner_alias}.id FROM resources {inner_alias} "
-                f"WHERE {inner_alias}.type = ? AND {inner_alias}.deleted = 0 AND {inner_sql}))"
+                f"WHERE {inner_type} = ? AND {inner_alias}.deleted = 0 AND {inner_sql}))"
             )
             return sql, [*pids, c.chain.target_type, c.chain.target_type, *inner_args]
         modifier = None if c.modifier in ("not", "identifier") else c.modifier
@@ -225,6 +265,14 @@ class Compiler:
             sql, a = value_condition(v, modifier)
             ors.append(sql)
             args.extend(a)
+        if c.modifier != "not" and not drive:
+            # checked per candidate through the (rid, pid) index, not materialised
+            return (
+                f"EXISTS (SELECT 1 FROM {table} x INDEXED BY {table}_rid_pid WHERE x.rid = {alias}.rid "
+                f"AND {pid_sql} "
+                f"AND ({' OR '.join(ors)}))",
+                args,
+            )
         op = "NOT IN" if c.modifier == "not" else "IN"
         return (
             f"{alias}.rid {op} (SELECT x.rid FROM {table} x WHERE {pid_sql} AND ({' OR '.join(ors)}))",
@@ -249,10 +297,12 @@ class Compiler:
         if key.type == "date" and key.descending:
             column = "hi"
         agg = "MAX" if key.descending else "MIN"
+        table = TABLE[key.type]
         pids = self.pids(types, key.param)
         sentinel = low if key.descending else high
         expr = (
-            f"COALESCE((SELECT {agg}(s.{column}) FROM {TABLE[key.type]} s WHERE s.rid = r.rid "
+            f"COALESCE((SELECT {agg}(s.{column}) FROM {table} s INDEXED BY {table}_rid_pid "
+            f"WHERE s.rid = r.rid "
             f"AND s.pid IN ({_marks(len(pids))})), ?)"
         )
         return expr, [*pids, sentinel], sentinel
@@ -260,14 +310,49 @@ class Compiler:
 
 def _where(query: SearchQuery, compiler: Compiler) -> SQL:
     types = query.resource_types
-    tsql, targs = _type_filter("r", types)
+    tsql, targs = _type_filter("r", types, indexed=not drives_by_rid(query.criteria))
     parts = [tsql, "r.deleted = 0"]
     args = list(targs)
-    for c in query.criteria:
-        sql, a = compiler.criterion(c, "r", types)
+    driver = driving_index(query.criteria)
+    for i, c in enumerate(query.criteria):
+        sql, a = compiler.criterion(c, "r", types, drive=i == driver)
         parts.append(sql)
         args.extend(a)
     return " AND ".join(parts), args
+
+
+def _rank(c: Criterion) -> int:
+    """How selective an index lookup for ``c`` is likely to be (lower drives the query)."""
+    if not isinstance(c, Clause) or c.modifier == "not":
+        return 99
+    if c.values and isinstance(c.values[0], MissingValue):
+        return 99
+    if c.chain is not None:
+        return 2
+    first = c.values[0] if c.values else None
+    if isinstance(first, ReferenceValue):
+        return 1
+    if isinstance(first, TokenValue):
+        if c.modifier == "text":
+            return 4
+        return 1 if first.code is not None and first.system else 2 if first.code is not None else 5
+    if isinstance(first, StringValue):
+        return {"exact": 2, "contains": 6}.get(c.modifier or "", 3)
+    if isinstance(first, UriValue):
+        return {"above": 6, "below": 3}.get(c.modifier or "", 2)
+    if isinstance(first, DateValue):
+        return 3 if first.prefix == "eq" else 4
+    return 4
+
+
+def driving_index(criteria: tuple[Criterion, ...]) -> int:
+    """The criterion SQLite should drive from; -1 when none is a positive index lookup."""
+    best, best_rank = -1, 99
+    for i, c in enumerate(criteria):
+        rank = _rank(c)
+        if rank < best_rank:
+            best, best_rank = i, rank
+    return best
 
 
 def compile_search(query: SearchQuery, pid_of: PidOf, *, limit: int, keys_only: bool = False) -> SQL:
@@ -282,9 +367,9 @@ def compile_search(query: SearchQuery, pid_of: PidOf, *, limit: int, keys_only: 
         sort_cols.append(f"{expr} AS s{i}")
         sort_args.extend(a)
         directions.append(key.descending)
-    names = [f"s{i}" for i in range(len(sort_cols))] + ["k_id", "k_type"]
-    directions += [False, False]
-    inner_cols = ", ".join([select, *sort_cols, "r.id AS k_id", "r.type AS k_type"])
+    names = [f"s{i}" for i in range(len(sort_cols))] + ["rid"]
+    directions.append(False)
+    inner_cols = ", ".join([select, *sort_cols, "r.rid AS rid"])
     sql = f"SELECT {inner_cols} FROM resources r WHERE {where}"
     all_args = [*sort_args, *args]
     outer_where = ""
