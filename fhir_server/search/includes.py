@@ -100,11 +100,12 @@ class _Round:
             key = _local_key(ref)
             if key is not None and key not in self.seen and any(_follows(i, ref) for i in includes):
                 wanted.add(key)
-        room = self.budget - len(self.found)
         ordered = sorted(wanted)
-        if len(ordered) > room:
-            self.cut, ordered = True, ordered[:room]
-        self.add(await self.store.read_many(ordered) if ordered else [])
+        # one read when every target exists; more only when missing ones leave room
+        while ordered and not self.cut:
+            room = self.budget - len(self.found)
+            batch, ordered = ordered[: room + 1], ordered[room + 1 :]
+            self.add(await self.store.read_many(batch))
 
     async def reverse(self, sources: Sequence[StoredVersion], inc: Include) -> None:
         targets = [f"{t}/{i}" for t, i in map(_key, sources) if inc.target_type in (None, t)]
