@@ -10,6 +10,8 @@
 | ``--sqlite-synchronous`` | ``FHIR_SQLITE_SYNCHRONOUS`` | ``FULL`` |
 | ``--default-count`` | ``FHIR_DEFAULT_COUNT`` | ``50`` |
 | ``--max-count`` | ``FHIR_MAX_COUNT`` | ``1000`` |
+| | ``FHIR_MAX_INCLUDES`` | ``1000`` (included resources per search page) |
+| | ``FHIR_MAX_INCLUDE_DEPTH`` | ``3`` (rounds of ``_include:iterate``) |
 | ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
 """
 
@@ -30,6 +32,8 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     default_count: int = 50
     max_count: int = 1000
+    max_includes: int = 1000  # _include/_revinclude resources per page (search.html#include)
+    max_include_depth: int = 3  # rounds of _include:iterate, the first included round counting
     log_level: str = "info"
 
     @property

@@ -30,8 +30,28 @@ COMMON_SEARCH = [
 SEARCH_PARAMS = ["_count", "_sort", "_total", "_summary", "_elements", "_cursor"]
 
 
+def include_lists(server: Server) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """``searchInclude`` and ``searchRevInclude`` per type, from the registry's reference
+    parameters (search.html#include): ``Claim:patient``, ``Claim:*``; and, on each target
+    type, the ``Source:param`` pairs that can point to it."""
+    includes: dict[str, list[str]] = {}
+    revincludes: dict[str, list[str]] = {}
+    types = server.definitions.resource_types
+    for rtype in sorted(types):
+        codes = [c for c, sp in sorted(server.registry.for_type(rtype).items()) if sp.type == "reference"]
+        if codes:
+            includes[rtype] = [f"{rtype}:{c}" for c in codes] + [f"{rtype}:*"]
+        for code in codes:
+            sp = server.registry.for_type(rtype)[code]
+            for target in sp.targets:
+                if target in types:
+                    revincludes.setdefault(target, []).append(f"{rtype}:{code}")
+    return includes, revincludes
+
+
 def capability_statement(server: Server) -> dict[str, Any]:
     resources = []
+    includes, revincludes = include_lists(server)
     for rtype in sorted(server.definitions.resource_types):
         params = [{"name": n, "definition": url, "type": t} for n, t, url in COMMON_SEARCH]
         for code, sp in sorted(server.registry.for_type(rtype).items()):
@@ -51,9 +71,12 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 "conditionalUpdate": True,
                 "conditionalDelete": "single",
                 "referencePolicy": ["literal", "logical", "local"],
+                "searchInclude": includes.get(rtype),
+                "searchRevInclude": revincludes.get(rtype),
                 "searchParam": params,
             }
         )
+        resources[-1] = {k: v for k, v in resources[-1].items() if v is not None}
     system = [{"code": "batch"}, {"code": "history-system"}, {"code": "search-system"}]
     if server.store.supports_transactions:
         system.insert(0, {"code": "transaction"})

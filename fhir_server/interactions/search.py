@@ -11,8 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import Issue
+from ..search.includes import IncludeLimits, include_resources
 from ..search.parser import parse_search
 from ..server import Server
+from ..storage.protocol import StoredVersion
 from .bundles import bundle, full_url, link, outcome, raw
 from .resources import require_type
 from .subsetting import check_summary, subset_body
@@ -49,21 +51,35 @@ async def search(
     base = server.base_url
     path = f"{base}/{resource_type}" if resource_type else base
     entries: list[dict[str, Any]] = []
-    if query.summary != "count":
-        for item in page.items:
-            body = subset_body(server.definitions, item.body, query.summary, query.elements)
-            entries.append(
-                {"fullUrl": full_url(base, item), "resource": raw(body), "search": {"mode": "match"}}
-            )
+    issues: list[Issue] = []
     if query.ignored:
-        issue = Issue(
-            "warning",
-            "not-supported",
-            f"Parameter(s) ignored: {', '.join(query.ignored)}",
-            tuple(query.ignored),
+        issues.append(
+            Issue(
+                "warning",
+                "not-supported",
+                f"Parameter(s) ignored: {', '.join(query.ignored)}",
+                tuple(query.ignored),
+            )
         )
-        entries.append({"resource": outcome([issue]), "search": {"mode": "outcome"}})
-    kept = [(k, v) for k, v in params if k not in RESULT_PARAMS and k not in query.ignored]
+    if query.summary != "count":
+        included: list[StoredVersion] = []
+        if query.includes and page.items:
+            limits = IncludeLimits(server.settings.max_includes, server.settings.max_include_depth)
+            found = await include_resources(server.store, page.items, query.includes, limits)
+            included, issues = found.resources, [*issues, *found.issues]
+        for mode, items in (("match", page.items), ("include", included)):
+            for item in items:
+                body = subset_body(server.definitions, item.body, query.summary, query.elements)
+                entries.append(
+                    {"fullUrl": full_url(base, item), "resource": raw(body), "search": {"mode": mode}}
+                )
+    if issues:
+        entries.append({"resource": outcome(issues), "search": {"mode": "outcome"}})
+    kept = [
+        (k, v)
+        for k, v in params
+        if k not in RESULT_PARAMS and k not in query.ignored and f"{k}={v}" not in query.ignored
+    ]
     self_params = [*kept, ("_cursor", query.cursor)] if query.cursor else kept
     links = [{"relation": "self", "url": link(path, self_params)}]
     if page.next_cursor and query.summary != "count":

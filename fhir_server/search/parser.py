@@ -285,7 +285,13 @@ class _Parser:
             target = parts[2] if len(parts) == 3 else None
             if code != "*":
                 spd = self.registry.get(source, code)
-                if spd is None or spd.type != "reference":
+                if spd is None:  # unknown: ignored and reported (lenient) or refused (strict)
+                    if self.strict:
+                        msg = f"Unknown search parameter '{code}' for {source} in {name}"
+                        raise InvalidError(msg, name, issue_code="not-supported")
+                    self.ignored.append(f"{name}={item}")
+                    continue
+                if spd.type != "reference":
                     raise _bad(name, f"'{code}' is not a reference search parameter of {source}")
                 if target is not None and (
                     target not in self.all_types or (spd.targets and target not in spd.targets)

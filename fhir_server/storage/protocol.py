@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from ..search.index import IndexEntries
 from ..search.ir import SearchQuery
@@ -77,6 +77,16 @@ class WriteOp:
             body=self.body,
             method=self.method,
         )
+
+
+class StoredReference(NamedTuple):
+    """One reference index entry of a stored resource (``_include`` reads these)."""
+
+    resource_type: str  # the referring resource
+    id: str
+    param: str  # the reference parameter code
+    target: str  # "Patient/123", an absolute URL or a canonical, as indexed
+    target_type: str | None  # the referenced type when known
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,13 @@ class Store(Protocol):
         ...
 
     async def history(self, request: HistoryRequest) -> Page: ...
+
+    async def references_of(
+        self, keys: Sequence[tuple[str, str]], params: Sequence[str] | None
+    ) -> list[StoredReference]:
+        """The reference entries indexed for the current, non-deleted resources ``keys``,
+        for the parameter codes ``params`` (every reference parameter when None), in no set order."""
+        ...
 
     async def search(self, query: SearchQuery) -> Page:
         """Current, non-deleted resources matching ``query``, one page; ``total`` when asked."""

@@ -14,6 +14,7 @@ from fhir_server.config import Settings
 from fhir_server.storage.mongo.store import MongoStore
 
 from .conftest import BASE, FHIR_JSON, patient
+from .include_data import keys, searchset, seed
 
 
 def mongo_store() -> MongoStore:
@@ -83,3 +84,33 @@ async def test_transaction_needing_atomicity_is_refused_without_a_replica_set(
     assert [e["response"]["status"][:3] for e in r.json()["entry"]] == ["201", "201"]
     meta = (await mclient.get("metadata")).json()
     assert {"code": "transaction"} not in meta["rest"][0]["interaction"]
+
+
+async def test_search_include_and_revinclude_on_mongo(mclient: httpx.AsyncClient) -> None:
+    """search.html#include on MongoDB: forward (deduplicated, typed target) and reverse."""
+    await seed(mclient)
+    body = await searchset(mclient, "Claim?_include=Claim:patient&_include=Claim:provider")
+    assert keys(body, "match") == ["Claim/c1", "Claim/c2", "Claim/c3"]
+    assert keys(body, "include") == ["Organization/kbh", "Patient/p1", "Patient/p2", "Practitioner/dr1"]
+    body = await searchset(mclient, "Coverage?_id=cov2&_include=Coverage:payor:Organization")
+    assert keys(body, "include") == ["Organization/nhif"]
+    body = await searchset(mclient, "Patient?_id=p1&_revinclude=Coverage:beneficiary")
+    assert keys(body, "include") == ["Coverage/cov1"]
+    body = await searchset(mclient, "Claim?patient=Patient/p1&_revinclude=Provenance:target")
+    assert keys(body, "include") == ["Provenance/prov1"]
+
+
+async def test_search_include_iterate_paging_and_deleted_on_mongo(mclient: httpx.AsyncClient) -> None:
+    """search.html#include on MongoDB: :iterate, per-page includes, deleted targets left out."""
+    await seed(mclient)
+    q = "ClaimResponse?_include=ClaimResponse:request&_include:iterate=Claim:provider"
+    assert keys(await searchset(mclient, q), "include") == ["Claim/c1", "Organization/kbh"]
+    first = await searchset(mclient, "Claim?_sort=_id&_count=2&_include=Claim:patient")
+    assert keys(first, "include") == ["Patient/p1"]
+    next_url = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    assert keys(await searchset(mclient, next_url), "include") == ["Patient/p2"]
+    assert (await mclient.delete("Patient/p2")).status_code in (200, 204)
+    assert keys(await searchset(mclient, "Claim?_id=c3&_include=Claim:*"), "include") == [
+        "Organization/kbh",
+        "Organization/nhif",
+    ]

@@ -41,7 +41,7 @@ from fhir_server.search.ir import (
     UriValue,
     Value,
 )
-from fhir_server.storage.protocol import Store
+from fhir_server.storage.protocol import Store, StoredReference
 
 from .test_crud import T0, make_op, write
 
@@ -433,6 +433,26 @@ async def test_reverse_references(references: Store) -> None:
     assert {v.id for v in found} == {"r1", "r2", "r3", "r6"}
     assert len(await references.reverse_references("Observation", None, ["Patient/p1"], 2)) == 2
     assert await references.reverse_references("Patient", "subject", ["Patient/p1"], 10) == []
+
+
+async def test_references_of_gives_the_indexed_reference_entries(references: Store) -> None:
+    """search.html#include: ``_include`` follows what the reference parameters index."""
+    found = await references.references_of([("Observation", "r1"), ("Observation", "r6")], None)
+    assert sorted(found) == [
+        StoredReference("Observation", "r1", "subject", "Patient/p1", "Patient"),
+        StoredReference("Observation", "r6", "performer", "Patient/p1", "Patient"),
+    ]
+    found = await references.references_of([("Observation", "r1"), ("Observation", "r6")], ["performer"])
+    assert [(r.id, r.param) for r in found] == [("r6", "performer")]
+    other = await references.references_of([("Observation", "r4"), ("Observation", "zz")], ["subject"])
+    assert other == [
+        StoredReference("Observation", "r4", "subject", "http://other.org/fhir/Patient/p1", "Patient")
+    ]
+    assert await references.references_of([("Patient", "p1")], None) == []
+    assert await references.references_of([], None) == []
+    assert await references.references_of([("Observation", "r1")], []) == []
+    await write(references, make_op("Observation", "r1", 2, expected=1, method="DELETE"))
+    assert await references.references_of([("Observation", "r1")], None) == []
 
 
 # ---------------------------------------------------------------------------- uris, ids, types

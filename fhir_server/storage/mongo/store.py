@@ -22,7 +22,7 @@ from pymongo.write_concern import WriteConcern
 
 from ...errors import TooCostlyError
 from ...search.ir import SearchQuery
-from ..protocol import HistoryRequest, Page, StoredVersion, Transaction
+from ..protocol import HistoryRequest, Page, StoredReference, StoredVersion, Transaction
 from .documents import VERSION_FIELDS, resource_key, stored_version
 from .history import HistoryReader
 from .paging import after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
@@ -149,6 +149,22 @@ class MongoStore:
 
     async def history(self, request: HistoryRequest) -> Page:
         return await self.history_reader.history_page(request)
+
+    async def references_of(
+        self, keys: Sequence[tuple[str, str]], params: Sequence[str] | None
+    ) -> list[StoredReference]:
+        if not keys or (params is not None and not params):
+            return []
+        ids = list({resource_key(t, i) for t, i in keys})
+        fields = {"type": 1, "id": 1, "ref": 1}
+        docs = await self.resources.find({"_id": {"$in": ids}, "deleted": False}, fields).to_list(None)
+        wanted = None if params is None else set(params)
+        return [
+            StoredReference(str(d["type"]), str(d["id"]), str(e["p"]), str(e["r"]), e.get("t"))
+            for d in docs
+            for e in d.get("ref") or ()
+            if wanted is None or e["p"] in wanted
+        ]
 
     async def reverse_references(
         self, source_type: str, param: str | None, targets: Sequence[str], limit: int

@@ -21,11 +21,12 @@ from typing import Any
 
 from ...search.ir import SearchQuery
 from ..cursor import encode
-from ..protocol import HistoryRequest, Page, StoredVersion, VersionConflict, WriteOp
+from ..protocol import HistoryRequest, Page, StoredReference, StoredVersion, VersionConflict, WriteOp
 from .connections import Connections
 from .groupcommit import GroupCommitter
 from .history import history_page
 from .params import ParamIds
+from .references import references_of
 from .rows import COLUMNS, INSERT, index_rows
 from .rows import stored_row as _row
 from .schema import DDL, INDEX_TABLES, SCHEMA_VERSION
@@ -302,6 +303,13 @@ class SQLiteStore:
 
     async def history(self, request: HistoryRequest) -> Page:
         return await self.conns.read(lambda c: history_page(c, request))
+
+    async def references_of(
+        self, keys: Sequence[tuple[str, str]], params: Sequence[str] | None
+    ) -> list[StoredReference]:
+        if not keys or (params is not None and not params):
+            return []
+        return await self.conns.read(lambda c: references_of(c, keys, params))
 
     async def search(self, query: SearchQuery) -> Page:
         def job(c: sqlite3.Connection) -> Page:
