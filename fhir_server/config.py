@@ -10,6 +10,7 @@
 | ``--sqlite-synchronous`` | ``FHIR_SQLITE_SYNCHRONOUS`` | ``FULL`` |
 | ``--default-count`` | ``FHIR_DEFAULT_COUNT`` | ``50`` |
 | ``--max-count`` | ``FHIR_MAX_COUNT`` | ``1000`` |
+| | ``FHIR_CHAIN_LIMIT`` | ``1000`` |
 | ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
 """
 
@@ -30,6 +31,9 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     default_count: int = 50
     max_count: int = 1000
+    # MongoDB: the most resources an inner search of a chain or of _has may match
+    # (above it: 400 too-costly naming the parameter); SQLite runs them as subqueries
+    chain_limit: int = 1000
     log_level: str = "info"
 
     @property
