@@ -257,6 +257,17 @@ class Compiler:
     def __init__(self, chain_lookup: ChainLookup, now_us: int) -> None:
         self.chain_lookup = chain_lookup
         self.now_us = now_us
+        self.outer: str | None = None  # the whole parameter of the chain or _has being compiled
+
+    async def inner(self, c: Clause | HasClause, rtype: str, inner: Criterion) -> tuple[Filter, str]:
+        """The filter of ``inner`` (on ``rtype``) and the name of the whole parameter."""
+        outer = self.outer
+        name = outer or criterion_name(c)
+        self.outer = name
+        try:
+            return await self.criteria_of(rtype, (inner,)), name
+        finally:
+            self.outer = outer
 
     async def criteria(self, criteria: Sequence[Criterion]) -> Filter:
         return and_(*[await self.criterion(c) for c in criteria])
@@ -285,14 +296,14 @@ class Compiler:
 
     async def chain(self, c: Clause) -> Filter:
         assert c.chain is not None
-        inner = await self.criteria_of(c.chain.target_type, (c.chain.clause,))
-        docs = await self.chain_lookup(c.chain.target_type, inner, criterion_name(c), False)
+        inner, name = await self.inner(c, c.chain.target_type, c.chain.clause)
+        docs = await self.chain_lookup(c.chain.target_type, inner, name, False)
         keys = [str(d["_id"]) for d in docs]
         return {REFERENCE: {"$elemMatch": {"p": c.param.code, "r": {"$in": keys}}}}
 
     async def has(self, c: HasClause, rtype: str) -> Filter:
-        inner = await self.criteria_of(c.source_type, (c.clause,))
-        docs = await self.chain_lookup(c.source_type, inner, criterion_name(c), True)
+        inner, name = await self.inner(c, c.source_type, c.clause)
+        docs = await self.chain_lookup(c.source_type, inner, name, True)
         ids = {
             str(e["i"])
             for d in docs
