@@ -132,6 +132,8 @@ async def test_compartment_search_of_one_type(loaded: httpx.AsyncClient) -> None
     assert link(b, "self") == f"{BASE}/{ZOE}/Claim"
     b = await bundle(loaded, f"{ZOE}/Claim", {"_id": "clm-kbh-2024-0004"})
     assert keys(b) == {"Claim/clm-kbh-2024-0004"}
+    r = await loaded.post(f"{ZOE}/Claim/_search", data={"_id": "clm-kbh-2024-0004"})
+    assert r.status_code == 200 and keys(r.json()) == {"Claim/clm-kbh-2024-0004"}
     b = await bundle(loaded, f"{ZOE}/Coverage")
     assert keys(b) == {"Coverage/policy-mwakasege-2023", "Coverage/policy-mwakasege-2024"}
 
@@ -155,6 +157,8 @@ async def test_compartment_search_of_every_type(loaded: httpx.AsyncClient) -> No
     assert {"Claim/clm-kbh-2024-0001", "Coverage/policy-mwakasege-2024"} <= got
     assert "ClaimResponse/clmr-kbh-2024-0001" in got  # ClaimResponse.patient
     assert not any(k.startswith(("Organization/", "Practitioner/")) for k in got)
+    meta = (await loaded.get("metadata")).json()
+    assert "http://hl7.org/fhir/CompartmentDefinition/patient" in meta["rest"][0]["compartment"]
     assert "Claim/clm-mkc-2024-0003" not in got
     narrowed = await bundle(loaded, f"{ZOE}/*", {"_type": "Claim"})
     assert keys(narrowed) == {"Claim/clm-kbh-2024-0001", "Claim/clm-kbh-2024-0004"}
