@@ -133,6 +133,8 @@ class _Parser:
         code, _, modifier = head.partition(":")
         if not code:
             raise _Skip(f"Malformed search parameter '{name}'")
+        if code == "_has":
+            raise _Skip(f"_has inside a chain is not supported ('{name}')")
         if rest:
             return self.chain(name, code, modifier, rest, types, raw)
         if code == "_id":

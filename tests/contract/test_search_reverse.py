@@ -255,3 +255,9 @@ async def test_compartment_membership(linked: Store) -> None:
 async def test_compartment_own_resource(linked: Store) -> None:
     own = CompartmentClause("Encounter/e1", (("Encounter", ("{def}",)),))
     assert await found(linked, SearchQuery(("Encounter",), (own,))) == {"e1"}
+
+
+def test_search_has_inside_a_chain_is_refused_by_name() -> None:
+    with pytest.raises(InvalidError) as exc:
+        parse("Claim", "patient:Patient._has:Observation:patient:code=1234-5")
+    assert "not supported" in str(exc.value)
