@@ -12,6 +12,7 @@
 | ``--max-count`` | ``FHIR_MAX_COUNT`` | ``1000`` |
 | | ``FHIR_MAX_INCLUDES`` | ``1000`` (included resources per search page) |
 | | ``FHIR_MAX_INCLUDE_DEPTH`` | ``3`` (rounds of ``_include:iterate``) |
+| | ``FHIR_CHAIN_LIMIT`` | ``1000`` |
 | ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
 """
 
@@ -34,6 +35,9 @@ class Settings:
     max_count: int = 1000
     max_includes: int = 1000  # _include/_revinclude resources per page (search.html#include)
     max_include_depth: int = 3  # rounds of _include:iterate, the first included round counting
+    # MongoDB: the most resources an inner search of a chain or of _has may match
+    # (above it: 400 too-costly naming the parameter); SQLite runs them as subqueries
+    chain_limit: int = 1000
     log_level: str = "info"
 
     @property

@@ -19,5 +19,5 @@ def open_store(settings: Settings) -> Store:
         from .storage.mongo.store import MongoStore
 
         database = urlsplit(url).path.lstrip("/") or "fhir"
-        return MongoStore(url, database=database)
+        return MongoStore(url, database=database, chain_limit=settings.chain_limit)
     raise ValueError(f"Unsupported store URL '{url}': use sqlite:///path/file.db or mongodb://host/db")

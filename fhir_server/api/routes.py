@@ -11,6 +11,7 @@ DELETE  [base]/[type]?criteria               conditional delete
 GET     [base]/[type]/_history               history-type
 GET|PUT|PATCH|DELETE [base]/[type]/[id]      read, update, patch, delete
 GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
+GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_search too)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..context import Prefer, RequestContext
 from ..errors import InvalidError, MethodNotAllowedError, NotFoundError
 from ..interactions import (
     capabilities,
+    compartment,
     create,
     delete,
     history,
@@ -110,6 +112,13 @@ class Dispatcher:
         if n == 3 and segments[2] == "_history":
             self.only(method, "GET")
             return fmt.render(await history.history(server, params, rtype, id, strict=ctx.strict))
+        if n == 3:
+            self.only(method, "GET")
+            return fmt.render(await compartment.search(server, rtype, id, segments[2], params, ctx.strict))
+        if n == 4 and segments[3] == "_search" and segments[2] != "_history":
+            self.only(method, "POST")
+            form = await self.form(request, params)
+            return fmt.render(await compartment.search(server, rtype, id, segments[2], form, ctx.strict))
         if n == 4 and segments[2] == "_history":
             self.only(method, "GET")
             stored = await vread.vread(server, rtype, id, segments[3])

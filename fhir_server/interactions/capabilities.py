@@ -27,6 +27,10 @@ COMMON_SEARCH = [
     ("_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"),
     ("_lastUpdated", "date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"),
 ]
+COMPARTMENT_URL = {  # compartment search (interactions/compartment.py)
+    c: f"http://hl7.org/fhir/CompartmentDefinition/{c[0].lower()}{c[1:]}"
+    for c in ("Device", "Encounter", "Patient", "Practitioner", "RelatedPerson")
+}
 SEARCH_PARAMS = ["_count", "_sort", "_total", "_summary", "_elements", "_cursor"]
 
 
@@ -95,6 +99,7 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 "mode": "server",
                 "resource": resources,
                 "interaction": system,
+                "compartment": [COMPARTMENT_URL[c] for c in sorted(server.definitions.compartments)],
                 "searchParam": [
                     {"name": n, "type": "special" if n.startswith("_") else "token"} for n in SEARCH_PARAMS
                 ],

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import Issue
 from ..search.includes import IncludeLimits, include_resources
+from ..search.ir import Criterion
 from ..search.parser import parse_search
 from ..server import Server
 from ..storage.protocol import StoredVersion
@@ -27,10 +28,16 @@ async def search(
     params: list[tuple[str, str]],
     resource_type: str | None = None,
     strict: bool = False,
+    *,
+    scope: tuple[tuple[str, ...], Criterion, str] | None = None,
 ) -> dict[str, Any]:
-    if resource_type is not None:
+    """``scope`` (compartment search, ``compartment.py``): the types searched, an extra
+    criterion ANDed with the query's, and the path of the self and next links."""
+    if scope is not None:
+        types: tuple[str, ...] = scope[0]
+    elif resource_type is not None:
         require_type(server, resource_type)
-        types: tuple[str, ...] = (resource_type,)
+        types = (resource_type,)
     else:
         types = ()  # system search: any type (``_type`` narrows it)
     values = dict(params)
@@ -47,9 +54,13 @@ async def search(
     if (query.count == 0 or query.summary == "count") and query.total == "none":
         # _count=0 and _summary=count ask for the number of matches only
         query = replace(query, total="accurate")
+    if scope is not None:
+        query = replace(query, criteria=(scope[1], *query.criteria))
     page = await server.store.search(query)
     base = server.base_url
     path = f"{base}/{resource_type}" if resource_type else base
+    if scope is not None:
+        path = f"{base}/{scope[2]}"
     entries: list[dict[str, Any]] = []
     issues: list[Issue] = []
     if query.ignored:

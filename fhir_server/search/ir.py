@@ -18,7 +18,14 @@ Semantics (search.html):
 * prefixes: eq ne gt lt ge le sa eb ap (date, number, quantity).
 * A chained clause (``subject:Patient.name=x``) has ``chain`` set: the clause matches
   when the reference parameter points to a resource of ``chain.target_type`` matching
-  ``chain.clause``.
+  ``chain.clause``; chains nest (``subject:Patient.organization.name=x``).
+* A ``HasClause`` (``_has:Observation:patient:code=x``, search.html#has, "reverse
+  chaining") matches when at least one resource of ``source_type`` whose reference
+  parameter ``reference_param`` points to the candidate (``Type/id``) matches
+  ``clause`` (itself possibly a ``HasClause``: ``_has`` nests).
+* A ``CompartmentClause`` (``GET [base]/Patient/1/Claim``, compartmentdefinition.html)
+  matches when the resource's type has compartment parameters and one of them is a
+  reference to ``target``; the code ``{def}`` means the resource is ``target`` itself.
 """
 
 from __future__ import annotations
@@ -138,7 +145,43 @@ class LastUpdatedClause:
     values: tuple[DateValue, ...]
 
 
-Criterion = Clause | IdClause | LastUpdatedClause
+@dataclass(frozen=True)
+class HasClause:
+    """``_has:[source_type]:[reference_param]:[inner]=value``: reverse chaining."""
+
+    source_type: str
+    reference_param: str
+    clause: Criterion
+
+
+@dataclass(frozen=True)
+class CompartmentClause:
+    """Membership of the compartment ``target`` ("Patient/123"): per resource type, the
+    parameters (from the CompartmentDefinition) that can reference it."""
+
+    target: str
+    params: tuple[tuple[str, tuple[str, ...]], ...]  # (resource type, codes)
+
+    def codes(self, resource_type: str) -> tuple[str, ...]:
+        return dict(self.params).get(resource_type, ())
+
+
+Criterion = Clause | IdClause | LastUpdatedClause | HasClause | CompartmentClause
+
+
+def criterion_name(c: Criterion) -> str:
+    """The search parameter name a criterion came from (for messages)."""
+    if isinstance(c, IdClause):
+        return "_id"
+    if isinstance(c, LastUpdatedClause):
+        return "_lastUpdated"
+    if isinstance(c, HasClause):
+        return f"_has:{c.source_type}:{c.reference_param}:{criterion_name(c.clause)}"
+    if isinstance(c, CompartmentClause):
+        return f"compartment {c.target}"
+    if c.chain is not None:
+        return f"{c.param.code}:{c.chain.target_type}.{criterion_name(c.chain.clause)}"
+    return c.param.code + (f":{c.modifier}" if c.modifier and c.modifier != "type" else "")
 
 
 @dataclass(frozen=True)

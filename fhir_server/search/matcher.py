@@ -13,6 +13,10 @@ of ``extract.py``. Rules (search.html R4, with the per-type details in ``types/*
 * ``:identifier`` (reference) applies token semantics to the "<code>:identifier" entries;
 * a chained clause matches when an entry of the reference parameter is a local reference
   to ``chain.target_type`` whose resource (``resolve("Type/id")``) matches the inner clause;
+* ``_has:S:p:inner`` matches when some record of type S (``of_type("S")``) has a
+  reference entry of ``p`` to the candidate (``Type/id``, local) and matches ``inner``;
+* a compartment clause matches when one of the type's compartment parameters has a
+  reference entry to the compartment (``{def}``: the resource is the compartment);
 * ``_id`` matches the logical id, ``_lastUpdated`` the point ``[lu, lu]`` with date rules;
 * ``ap`` on dates is widened at match time by 10% of the distance to now.
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .index import (
@@ -42,8 +47,10 @@ from .index import (
 )
 from .ir import (
     Clause,
+    CompartmentClause,
     Criterion,
     DateValue,
+    HasClause,
     IdClause,
     LastUpdatedClause,
     MissingValue,
@@ -65,10 +72,19 @@ from .types import string as string_t
 from .types import token as token_t
 from .types import uri as uri_t
 
-__all__ = ["Record", "Resolver", "matches", "search", "sort_records"]
+__all__ = ["OfType", "Record", "Resolver", "matches", "search", "sort_records"]
 
 Record = tuple[str, str, int, IndexEntries]  # (type, id, last_updated_us, entries)
 Resolver = Callable[[str], "Record | None"]
+OfType = Callable[[str], Sequence["Record"]]  # the current records of a type (for _has)
+
+
+@dataclass(frozen=True)
+class _Env:
+    resolve: Resolver | None
+    of_type: OfType | None
+    now_us: int
+
 
 _SORT_KEYS: dict[str, Callable[[list[Entry], bool], Any]] = {
     "string": string_t.sort_key,
@@ -100,15 +116,16 @@ def value_matches(value: Value, modifier: str | None, entry: Entry, now_us: int)
     return False
 
 
-def _clause(c: Clause, entries: IndexEntries, resolve: Resolver | None, now_us: int) -> bool:
+def _clause(c: Clause, entries: IndexEntries, env: _Env) -> bool:
     code = c.param.code
+    now_us = env.now_us
     if c.chain is not None:
         target_type = c.chain.target_type
         for e in entries.get(code, ()):
-            if not isinstance(e, ReferenceEntry) or e.type != target_type or resolve is None:
+            if not isinstance(e, ReferenceEntry) or e.type != target_type or env.resolve is None:
                 continue
-            rec = resolve(e.target)
-            if rec is not None and rec[0] == target_type and _criterion(c.chain.clause, rec, resolve, now_us):
+            rec = env.resolve(e.target)
+            if rec is not None and rec[0] == target_type and _criterion(c.chain.clause, rec, env):
                 return True
         return False
     values = c.values
@@ -126,13 +143,43 @@ def _clause(c: Clause, entries: IndexEntries, resolve: Resolver | None, now_us: 
     return not hit if modifier == "not" else hit
 
 
-def _criterion(c: Criterion, rec: Record, resolve: Resolver | None, now_us: int) -> bool:
+def _refers(entries: IndexEntries, codes: Iterable[str], rtype: str, target: str) -> bool:
+    """Some entry of ``codes`` is a local reference to ``target`` ("Type/id")."""
+    return any(
+        isinstance(e, ReferenceEntry) and e.type == rtype and e.target == target
+        for code in codes
+        for e in entries.get(code, ())
+    )
+
+
+def _has(c: HasClause, rec: Record, env: _Env) -> bool:
+    if env.of_type is None:
+        return False
+    target = f"{rec[0]}/{rec[1]}"
+    return any(
+        _refers(src[3], (c.reference_param,), rec[0], target) and _criterion(c.clause, src, env)
+        for src in env.of_type(c.source_type)
+    )
+
+
+def _in_compartment(c: CompartmentClause, rec: Record) -> bool:
+    codes = c.codes(rec[0])
+    if "{def}" in codes and f"{rec[0]}/{rec[1]}" == c.target:
+        return True
+    return _refers(rec[3], codes, c.target.partition("/")[0], c.target)
+
+
+def _criterion(c: Criterion, rec: Record, env: _Env) -> bool:
     if isinstance(c, IdClause):
         return (rec[1] in c.ids) != c.negate
     if isinstance(c, LastUpdatedClause):
         lu = rec[2]
-        return any(date_t.match_value(v, DateEntry(lu, lu), now_us) for v in c.values)
-    return _clause(c, rec[3], resolve, now_us)
+        return any(date_t.match_value(v, DateEntry(lu, lu), env.now_us) for v in c.values)
+    if isinstance(c, HasClause):
+        return _has(c, rec, env)
+    if isinstance(c, CompartmentClause):
+        return _in_compartment(c, rec)
+    return _clause(c, rec[3], env)
 
 
 def matches(
@@ -144,9 +191,11 @@ def matches(
     resolve: Resolver | None = None,
     *,
     now_us: int | None = None,
+    of_type: OfType | None = None,
 ) -> bool:
     """Whether the resource matches. ``resolve("Patient/1")`` returns the record of a
-    referenced resource (or None) and is needed for chained clauses. A SearchQuery also
+    referenced resource (or None) and is needed for chained clauses; ``of_type("Claim")``
+    the current records of a type, for ``_has``. A SearchQuery also
     checks the resource type against ``query.resource_types`` (empty: any type)."""
     now = now_us if now_us is not None else int(time.time() * 1_000_000)
     if isinstance(query_or_criteria, SearchQuery):
@@ -157,7 +206,8 @@ def matches(
     else:
         criteria = query_or_criteria
     rec: Record = (resource_type, id, last_updated_us, entries)
-    return all(_criterion(c, rec, resolve, now) for c in criteria)
+    env = _Env(resolve, of_type, now)
+    return all(_criterion(c, rec, env) for c in criteria)
 
 
 def _sort_value(rec: Record, key: SortKey) -> Any:
@@ -198,11 +248,20 @@ def search(
     now_us: int | None = None,
 ) -> list[tuple[str, str]]:
     """All matching ``(type, id)`` in order (no paging). Without ``resolve`` chains resolve
-    within the corpus."""
+    within the corpus; ``_has`` always looks within the corpus."""
     records = list(corpus)
     if resolve is None:
         by_ref = {f"{r[0]}/{r[1]}": r for r in records}
         resolve = by_ref.get
+    by_type: dict[str, list[Record]] = {}
+    for r in records:
+        by_type.setdefault(r[0], []).append(r)
+
+    def of_type(rtype: str) -> Sequence[Record]:
+        return by_type.get(rtype, [])
+
     now = now_us if now_us is not None else int(time.time() * 1_000_000)
-    hits = [r for r in records if matches(query, r[0], r[1], r[2], r[3], resolve, now_us=now)]
+    hits = [
+        r for r in records if matches(query, r[0], r[1], r[2], r[3], resolve, now_us=now, of_type=of_type)
+    ]
     return [(r[0], r[1]) for r in sort_records(hits, query.sort)]

@@ -21,6 +21,7 @@ from .ir import (
     Clause,
     Criterion,
     DateValue,
+    HasClause,
     IdClause,
     Include,
     LastUpdatedClause,
@@ -47,9 +48,7 @@ SORTABLE_TYPES = frozenset({"string", "token", "reference", "date", "number", "q
 SUMMARY_VALUES = frozenset({"true", "text", "data", "count", "false"})
 TOTAL_VALUES = frozenset({"none", "estimate", "accurate"})
 _IGNORED_HTTP = frozenset({"_format", "_pretty"})
-_UNSUPPORTED = frozenset(
-    {"_text", "_content", "_list", "_has", "_query", "_filter", "_contained", "_containedType"}
-)
+_UNSUPPORTED = frozenset({"_text", "_content", "_list", "_query", "_filter", "_contained", "_containedType"})
 _MODIFIERS: dict[str, frozenset[str]] = {
     "string": string_t.MODIFIERS,
     "token": token_t.MODIFIERS,
@@ -134,6 +133,8 @@ class _Parser:
         code, _, modifier = head.partition(":")
         if not code:
             raise _Skip(f"Malformed search parameter '{name}'")
+        if code == "_has":
+            raise _Skip(f"_has inside a chain is not supported ('{name}')")
         if rest:
             return self.chain(name, code, modifier, rest, types, raw)
         if code == "_id":
@@ -235,9 +236,38 @@ class _Parser:
         if isinstance(inner, IdClause):  # subject:Patient._id=1 is subject=Patient/1
             values = tuple(ReferenceValue(f"{target}/{i}", target) for i in inner.ids)
             return Clause(param, None, values)
-        if isinstance(inner, LastUpdatedClause):
+        if not isinstance(inner, Clause):
             raise _Skip(f"_lastUpdated is not supported in a chain ('{name}')")
         return Clause(param, None, (), Chain(target, inner))
+
+    def has(self, name: str, rest: str, types: tuple[str, ...], raw: str) -> HasClause:
+        """``rest`` is what follows ``_has:``: ``[source type]:[reference param]:[inner]``,
+        where the inner parameter may carry modifiers, chain, or be another ``_has``."""
+        if len(types) != 1:
+            raise InvalidError(
+                f"'{name}': _has is supported on searches of one resource type, not on system search",
+                name,
+                issue_code="not-supported",
+            )
+        parts = rest.split(":", 2)
+        if len(parts) != 3 or not all(parts):
+            raise _bad(name, f"'{name}' must be _has:[type]:[reference parameter]:[parameter]")
+        source, code, inner_name = parts
+        if source not in self.all_types:
+            raise _bad(name, f"'{source}' in '{name}' is not a resource type")
+        spd = self.registry.get(source, code)
+        if spd is None:
+            raise _Skip(f"Unknown search parameter '{code}' for {source} (in '{name}')")
+        if spd.type != "reference":
+            raise _bad(name, f"'{code}' of {source} is a {spd.type} parameter, not a reference (in '{name}')")
+        if spd.targets and types[0] not in spd.targets:
+            raise _bad(name, f"'{source}:{code}' cannot refer to {types[0]} (in '{name}')")
+        inner: Criterion
+        if inner_name.startswith("_has:"):
+            inner = self.has(name, inner_name[len("_has:") :], (source,), raw)
+        else:
+            inner = self.segment(name, inner_name.split("."), (source,), raw)
+        return HasClause(source, code, inner)
 
     # ------------------------------------------------------------------ result parameters
 
@@ -371,6 +401,10 @@ def parse_search(
                 cursor = raw
             elif base in ("_include", "_revinclude"):
                 includes.extend(p.include(name, raw, base == "_revinclude"))
+            elif base == "_has":
+                if raw == "":
+                    raise _Skip(f"Search parameter '{name}' has an empty value")
+                criteria.append(p.has(name, name[len("_has:") :], p.types, raw))
             elif base in _UNSUPPORTED:
                 raise _Skip(f"Search parameter '{base}' is not supported")
             elif raw == "":

@@ -15,7 +15,13 @@ matcher (``search/matcher.py``); per parameter type:
   ``:identifier`` on a reference: token semantics on the ``<code>:identifier`` entries;
 * reference: ``Type/id`` equality on ``r`` (and ``v`` when a version is given); a plain
   id matches a local reference ``T/id`` of any known type T (indexed id part ``i``);
-  ``:[type]`` restricts the type; chains resolve the inner clause first (capped);
+  ``:[type]`` restricts the type; chains resolve the inner clause first (capped by the
+  store's ``chain_limit``, TooCostlyError naming the parameter above it);
+* ``_has:S:p:inner``: the S resources matching ``inner`` are fetched first (same cap),
+  and the candidate's ``id`` must be one of the local ids their ``p`` references point
+  to (of the candidate's type);
+* compartment: ``$or`` over the compartment's types of ``{type: T, ref: {$elemMatch:
+  {p: {$in: codes}, r: "Patient/1"}}}`` (``{def}``: the resource itself);
 * date: entries and values are closed microsecond ranges; with entry ``[lo, hi]`` and
   value ``[V.lo, V.hi]`` (search.html, "prefixes"):
   eq ``lo >= V.lo and hi <= V.hi``; ne not eq; gt ``hi > V.hi``; lt ``lo < V.lo``;
@@ -42,8 +48,10 @@ from ...errors import InvalidError, NotSupportedError
 from ...search.index import MAX_INSTANT, MIN_INSTANT
 from ...search.ir import (
     Clause,
+    CompartmentClause,
     Criterion,
     DateValue,
+    HasClause,
     IdClause,
     LastUpdatedClause,
     MissingValue,
@@ -55,13 +63,15 @@ from ...search.ir import (
     TokenValue,
     UriValue,
     Value,
+    criterion_name,
 )
 from ...search.types.number import approx_window
 from .documents import DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
 
 Filter = dict[str, Any]
-# (target type, filter on that type) -> "Type/id" of the matches (capped by the store)
-ChainLookup = Callable[[str, Filter], Awaitable[list[str]]]
+# (resource type, filter on that type, parameter name for messages, with references?)
+# -> the matching documents, "_id" ("Type/id") and, when asked, "ref" (capped by the store)
+ChainLookup = Callable[[str, Filter, str, bool], Awaitable[list[dict[str, Any]]]]
 
 
 def approximate(lo: int, hi: int, now_us: int) -> tuple[int, int]:
@@ -247,6 +257,17 @@ class Compiler:
     def __init__(self, chain_lookup: ChainLookup, now_us: int) -> None:
         self.chain_lookup = chain_lookup
         self.now_us = now_us
+        self.outer: str | None = None  # the whole parameter of the chain or _has being compiled
+
+    async def inner(self, c: Clause | HasClause, rtype: str, inner: Criterion) -> tuple[Filter, str]:
+        """The filter of ``inner`` (on ``rtype``) and the name of the whole parameter."""
+        outer = self.outer
+        name = outer or criterion_name(c)
+        self.outer = name
+        try:
+            return await self.criteria_of(rtype, (inner,)), name
+        finally:
+            self.outer = outer
 
     async def criteria(self, criteria: Sequence[Criterion]) -> Filter:
         return and_(*[await self.criterion(c) for c in criteria])
@@ -257,15 +278,39 @@ class Compiler:
             return {"id": {"$nin": ids}} if c.negate else {"id": {"$in": ids}}
         if isinstance(c, LastUpdatedClause):
             return or_([date_condition(v, "lu_us", "lu_us", self.now_us) for v in c.values])
+        if isinstance(c, HasClause):
+            raise InvalidError("_has needs the candidate type: use criteria_of")
+        if isinstance(c, CompartmentClause):
+            return compartment(c)
         if c.chain is not None:
             return await self.chain(c)
         return self.clause(c)
 
+    async def criteria_of(self, rtype: str, criteria: Sequence[Criterion]) -> Filter:
+        """Criteria on resources of one known type (``_has`` needs it)."""
+        parts = [
+            await self.has(c, rtype) if isinstance(c, HasClause) else await self.criterion(c)
+            for c in criteria
+        ]
+        return and_(*parts)
+
     async def chain(self, c: Clause) -> Filter:
         assert c.chain is not None
-        inner = await self.criterion(c.chain.clause)
-        keys = await self.chain_lookup(c.chain.target_type, inner)
+        inner, name = await self.inner(c, c.chain.target_type, c.chain.clause)
+        docs = await self.chain_lookup(c.chain.target_type, inner, name, False)
+        keys = [str(d["_id"]) for d in docs]
         return {REFERENCE: {"$elemMatch": {"p": c.param.code, "r": {"$in": keys}}}}
+
+    async def has(self, c: HasClause, rtype: str) -> Filter:
+        inner, name = await self.inner(c, c.source_type, c.clause)
+        docs = await self.chain_lookup(c.source_type, inner, name, True)
+        ids = {
+            str(e["i"])
+            for d in docs
+            for e in d.get(REFERENCE, ())
+            if e.get("p") == c.reference_param and e.get("t") == rtype and e.get("i") is not None
+        }
+        return {"id": {"$in": sorted(ids)}}
 
     def clause(self, c: Clause) -> Filter:
         ptype, code, mod = c.param.type, c.param.code, c.modifier
@@ -330,6 +375,19 @@ class Compiler:
         raise NotSupportedError(
             f"modifier :{mod} is not supported on {ptype} parameter '{code}'", expression=(code,)
         )
+
+
+def compartment(c: CompartmentClause) -> Filter:
+    ctype, _, cid = c.target.partition("/")
+    ors: list[Filter] = []
+    for rtype, codes in c.params:
+        if "{def}" in codes:
+            ors.append({"type": rtype, "id": cid})
+        refs = [code for code in codes if code != "{def}"]
+        if refs:
+            elem = {"p": {"$in": refs}, "r": c.target, "t": ctype}
+            ors.append({"type": rtype, REFERENCE: {"$elemMatch": elem}})
+    return or_(ors)
 
 
 def type_filter(resource_types: Sequence[str]) -> Filter:

@@ -23,7 +23,7 @@ from pymongo.write_concern import WriteConcern
 from ...errors import TooCostlyError
 from ...search.ir import SearchQuery
 from ..protocol import HistoryRequest, Page, StoredReference, StoredVersion, Transaction
-from .documents import VERSION_FIELDS, resource_key, stored_version
+from .documents import REFERENCE, VERSION_FIELDS, resource_key, stored_version
 from .history import HistoryReader
 from .paging import after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
 from .schema import HISTORY, RESOURCES, ensure_indexes
@@ -181,21 +181,27 @@ class MongoStore:
     # ------------------------------------------------------------ search
 
     async def compile_filter(self, query: SearchQuery, session: Any = None) -> Filter:
-        async def chain_lookup(target_type: str, inner: Filter) -> list[str]:
-            filt = and_({"type": target_type, "deleted": False}, inner)
+        async def chain_lookup(rtype: str, inner: Filter, name: str, refs: bool) -> list[dict[str, Any]]:
+            filt = and_({"type": rtype, "deleted": False}, inner)
             cap = self.chain_limit
-            docs = (
-                await self.resources.find(filt, {"_id": 1}, session=session).limit(cap + 1).to_list(cap + 1)
+            projection = {"_id": 1, REFERENCE: 1} if refs else {"_id": 1}
+            docs: list[dict[str, Any]] = (
+                await self.resources.find(filt, projection, session=session).limit(cap + 1).to_list(cap + 1)
             )
             if len(docs) > cap:
                 raise TooCostlyError(
-                    f"the chained search on {target_type} matches more than {cap} resources; "
-                    "narrow it with more criteria"
+                    f"'{name}': the inner search on {rtype} matches more than {cap} resources "
+                    "(FHIR_CHAIN_LIMIT); narrow it with more criteria",
+                    name,
                 )
-            return [str(d["_id"]) for d in docs]
+            return docs
 
         compiler = Compiler(chain_lookup, self.clock_us())
-        criteria = await compiler.criteria(query.criteria)
+        types = query.resource_types
+        if len(types) == 1:
+            criteria = await compiler.criteria_of(types[0], query.criteria)
+        else:
+            criteria = await compiler.criteria(query.criteria)
         return and_(type_filter(query.resource_types), {"deleted": False}, criteria)
 
     async def search(self, query: SearchQuery) -> Page:

@@ -2,11 +2,16 @@
 
 Each criterion becomes ``r.rid IN (SELECT x.rid FROM ix_<kind> x WHERE x.pid IN (...)
 AND (<value> OR <value> ...))`` (``NOT IN`` for ``:not``, ``[NOT] EXISTS`` for
-``:missing``); chains become nested subqueries on ``resources``. Paging is keyset on
-the sort values plus ``rid``, never OFFSET. Without ``_sort`` results come in ``rid``
-(insertion) order: the matching rids come sorted out of the index subqueries, so a page
-is a seek, not a scan of the type in id order; ties under ``_sort`` also fall back to
-``rid``. FHIR defines no default order. The semantics mirror the reference
+``:missing``); chains become nested subqueries on ``resources``, and so does ``_has``
+(the candidate's id among the ``rid_part`` of the source resources' references to its
+type: ``r.id IN (SELECT x.rid_part FROM ix_reference x WHERE x.pid IN (..) AND
+x.rtype = ? AND x.rid IN (SELECT s.rid FROM resources s WHERE <inner>))``); a
+compartment is one subquery on ``ix_reference`` over the (type, parameter) pids.
+Subqueries never materialise result sets, so SQLite needs no cap on inner results.
+Paging is keyset on the sort values plus ``rid``, never OFFSET. Without ``_sort``
+results come in ``rid`` (insertion) order: the matching rids come sorted out of the
+index subqueries, so a page is a seek, not a scan of the type in id order; ties under
+``_sort`` also fall back to ``rid``. FHIR defines no default order. The semantics mirror the reference
 matcher (``search/matcher.py``); the contract tests compare the two.
 """
 
@@ -19,8 +24,10 @@ from typing import Any
 from ...search.index import MAX_INSTANT, MIN_INSTANT
 from ...search.ir import (
     Clause,
+    CompartmentClause,
     Criterion,
     DateValue,
+    HasClause,
     IdClause,
     LastUpdatedClause,
     MissingValue,
@@ -225,7 +232,45 @@ class Compiler:
                 ors.append(sql)
                 args.extend(a)
             return "(" + " OR ".join(ors) + ")", args
+        if isinstance(c, HasClause):
+            return self.has(c, alias, types)
+        if isinstance(c, CompartmentClause):
+            return self.compartment(c, alias)
         return self.clause(c, alias, types, drive)
+
+    def has(self, c: HasClause, alias: str, types: tuple[str, ...]) -> SQL:
+        if len(types) != 1:
+            raise TypeError("_has needs exactly one candidate resource type")
+        src = alias + "h"
+        pids = self.pids((c.source_type,), c.reference_param)
+        inner_sql, inner_args = self.criterion(c.clause, src, (c.source_type,))
+        src_type = f"+{src}.type" if drives_by_rid((c.clause,)) else f"{src}.type"
+        sql = (
+            f"{alias}.id IN (SELECT x.rid_part FROM ix_reference x WHERE x.pid IN ({_marks(len(pids))}) "
+            f"AND x.rtype = ? AND x.rid IN (SELECT {src}.rid FROM resources {src} "
+            f"WHERE {src_type} = ? AND {src}.deleted = 0 AND {inner_sql}))"
+        )
+        return sql, [*pids, types[0], c.source_type, *inner_args]
+
+    def compartment(self, c: CompartmentClause, alias: str) -> SQL:
+        ctype, _, cid = c.target.partition("/")
+        pids: list[int] = []
+        ors: list[str] = []
+        args: list[Any] = []
+        for rtype, codes in c.params:
+            for code in codes:
+                if code == "{def}":
+                    ors.append(f"({alias}.type = ? AND {alias}.id = ?)")
+                    args.extend([rtype, cid])
+                else:
+                    pids.extend(self.pids((rtype,), code))
+        if pids:
+            ors.append(
+                f"{alias}.rid IN (SELECT x.rid FROM ix_reference x WHERE x.pid IN ({_marks(len(pids))}) "
+                "AND x.target = ? AND x.rtype = ?)"
+            )
+            args.extend([*pids, c.target, ctype])
+        return ("(" + " OR ".join(ors) + ")" if ors else "0"), args
 
     def clause(self, c: Clause, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
         kind = c.param.type

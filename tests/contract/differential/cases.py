@@ -5,7 +5,8 @@ reference, date, number, quantity or uri that has values in the data: values fou
 the data (whole, prefixes, accent-stripped), a value absent from the data, every
 modifier the parser supports for the type (``types/*.MODIFIERS``), every prefix on
 dates (year, month, day and second precision), numbers and quantities, OR lists, ANDs
-of two parameters, one-level chains, ``_id``, ``_lastUpdated`` and ``_sort`` (both
+of two parameters, one- and two-level chains, ``_has`` (one and two levels deep, with
+modifiers, combined with other criteria; ``reverse.py``), ``_id``, ``_lastUpdated`` and ``_sort`` (both
 directions). Every case is a query string the parser accepts in strict mode.
 """
 
@@ -32,6 +33,7 @@ from fhir_server.search.registry import SearchParamDef, SearchRegistry
 
 from .case import PAGE_SIZES, Case, pick
 from .corpus import BASE_URL, Item
+from .reverse import reverse_cases
 from .system import system_cases
 from .values import (
     PRECISIONS,
@@ -89,6 +91,7 @@ class Generator:
         for rtype in sorted(self.by_type):
             self.resource_type(rtype)
         system_cases(self)
+        reverse_cases(self)
         return list(self.cases.values())
 
     def resource_type(self, rtype: str) -> None:

@@ -19,6 +19,10 @@ def test_settings_from_environment_and_overrides() -> None:
     s = Settings.from_env(env, port=7000, store=None)
     assert (s.port, s.store) == (7000, "mongodb://db/fhir")
     assert Settings.from_env({}).fhir_base == "http://127.0.0.1:8080/fhir"
+    assert (Settings.from_env({}).chain_limit, Settings.from_env({"FHIR_CHAIN_LIMIT": "50"}).chain_limit) == (
+        1000,
+        50,
+    )
 
 
 def test_cli_parses_serve_options() -> None:
