@@ -368,6 +368,8 @@ def _where(query: SearchQuery, compiler: Compiler) -> SQL:
 
 def _rank(c: Criterion) -> int:
     """How selective an index lookup for ``c`` is likely to be (lower drives the query)."""
+    if isinstance(c, CompartmentClause):  # references to one resource, unless {def} is ORed in
+        return 99 if any("{def}" in codes for _, codes in c.params) else 1
     if not isinstance(c, Clause) or c.modifier == "not":
         return 99
     if c.values and isinstance(c.values[0], MissingValue):

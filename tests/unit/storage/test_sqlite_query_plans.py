@@ -95,3 +95,21 @@ async def test_include_fetch_uses_the_type_id_index(store: SQLiteStore) -> None:
         )
     ]
     assert any("sqlite_autoindex_resources_1 (type=? AND id=?)" in line for line in lines), lines
+
+
+async def test_compartment_search_seeks_references_to_the_compartment(store: SQLiteStore) -> None:
+    from dataclasses import replace
+
+    from fhir_server.definitions import load
+    from fhir_server.interactions.compartment import compartment_clause
+
+    conn = store.conns.writer
+    assert conn is not None
+    clause = compartment_clause(load().compartments, "Patient", "1", ("Claim",))
+    query = parse_search(("Claim",), [("created", "ge2025-01-01")], REGISTRY)
+    query = replace(query, criteria=(clause, *query.criteria))
+    sql, args = compile_search(query, store.params.lookup(conn), limit=51)
+    lines = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args)]
+    assert "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)" in lines
+    assert any("ix_reference_target (pid=? AND target=?)" in line for line in lines)
+    assert_no_scan(lines)
