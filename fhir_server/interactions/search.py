@@ -72,6 +72,15 @@ async def search(
                 tuple(query.ignored),
             )
         )
+    if page.total_capped:
+        issues.append(
+            Issue(
+                "information",
+                "informational",
+                f"_total=estimate: counting stopped; there are at least {page.total} matches",
+                ("_total",),
+            )
+        )
     if query.summary != "count":
         included: list[StoredVersion] = []
         if query.includes and page.items:

@@ -99,13 +99,23 @@ class HistoryRequest:
     cursor: str | None = None
 
 
+# ``_total=estimate`` (search.html#total): the backends count matches only up to this
+# bound; above it ``Page.total`` is the bound and ``Page.total_capped`` is set ("at least").
+ESTIMATE_BOUND = 10_000
+
+
 @dataclass(frozen=True)
 class Page:
-    """A page of results, newest first for history, query order for search."""
+    """A page of results, newest first for history, query order for search.
+
+    ``total``: None unless asked (``_total=accurate`` exact; ``estimate`` exact up to
+    ``ESTIMATE_BOUND``, then the bound with ``total_capped``, or a backend's cheap
+    estimate, see the backend)."""
 
     items: list[StoredVersion]
     next_cursor: str | None = None
     total: int | None = None
+    total_capped: bool = False  # total is a lower bound (an estimate stopped counting)
 
 
 class Transaction(Protocol):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+
+from fhir_server.storage.sqlite import store as sqlite_store
 
 from .conftest import FHIR_JSON, patient
 
@@ -42,3 +45,18 @@ async def test_sort_on_several_parameters_pages_in_order(client: httpx.AsyncClie
         assert [r["id"] for r in got] == ["p2", "p4", "p3", "p5", "p1"]
     got = await _all(client, "Patient", {"_sort": "-gender,birthdate,-family", "_count": "2"})
     assert [r["id"] for r in got] == ["p1", "p5", "p3", "p4", "p2"]
+
+
+async def test_total_estimate_and_its_bound(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _seed(client)
+    b = (await client.get("Patient", params={"_total": "estimate", "gender": "male"})).json()
+    assert b["total"] == 3
+    assert "total" not in (await client.get("Patient")).json()
+    monkeypatch.setattr(sqlite_store, "ESTIMATE_BOUND", 2)
+    b = (await client.get("Patient", params={"_total": "estimate", "_count": "1"})).json()
+    assert b["total"] == 2
+    issues = [e["resource"]["issue"] for e in b["entry"] if e["search"]["mode"] == "outcome"]
+    assert issues and "at least 2" in issues[0][0]["diagnostics"]
+    assert (await client.get("Patient", params={"_total": "accurate"})).json()["total"] == 5

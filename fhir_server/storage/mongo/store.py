@@ -22,7 +22,7 @@ from pymongo.write_concern import WriteConcern
 
 from ...errors import TooCostlyError
 from ...search.ir import SearchQuery
-from ..protocol import HistoryRequest, Page, StoredReference, StoredVersion, Transaction
+from ..protocol import ESTIMATE_BOUND, HistoryRequest, Page, StoredReference, StoredVersion, Transaction
 from .documents import REFERENCE, VERSION_FIELDS, resource_key, stored_version
 from .history import HistoryReader
 from .paging import after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
@@ -210,11 +210,9 @@ class MongoStore:
     async def search_in(self, query: SearchQuery, session: Any) -> Page:
         base = await self.compile_filter(query, session)
         fields = sort_fields(query.sort, one_type=len(query.resource_types) == 1)
-        total = None
-        if query.total in ("accurate", "estimate") or query.summary == "count":
-            total = int(await self.resources.count_documents(base, session=session))
+        total, capped = await self.count(query, base, session)
         if query.count <= 0:
-            return Page(items=[], total=total)
+            return Page(items=[], total=total, total_capped=capped)
         filt = base
         if query.cursor:
             filt = and_(base, after_filter(fields, decode_cursor(query.cursor, fields)))
@@ -226,7 +224,23 @@ class MongoStore:
         if len(docs) > query.count:
             docs = docs[: query.count]
             next_cursor = encode_cursor(fields, docs[-1])
-        return Page(items=[stored_version(d) for d in docs], next_cursor=next_cursor, total=total)
+        return Page(
+            items=[stored_version(d) for d in docs], next_cursor=next_cursor, total=total, total_capped=capped
+        )
+
+    async def count(self, query: SearchQuery, filt: Filter, session: Any) -> tuple[int | None, bool]:
+        """(total, is a lower bound). ``accurate`` (or ``_summary=count``): ``count_documents``.
+        ``estimate``: the collection's metadata count (``estimated_document_count``, which
+        includes tombstones) when the search has no criteria and no type; otherwise a count
+        that stops after ``ESTIMATE_BOUND`` + 1 matches."""
+        if query.total == "estimate":
+            if not query.criteria and not query.resource_types and session is None:
+                return int(await self.resources.estimated_document_count()), False
+            n = int(await self.resources.count_documents(filt, limit=ESTIMATE_BOUND + 1, session=session))
+            return min(n, ESTIMATE_BOUND), n > ESTIMATE_BOUND
+        if query.total == "accurate" or query.summary == "count":
+            return int(await self.resources.count_documents(filt, session=session)), False
+        return None, False
 
     async def search_keys_in(self, query: SearchQuery, limit: int, session: Any) -> list[tuple[str, str]]:
         if limit <= 0:

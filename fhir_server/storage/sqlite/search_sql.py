@@ -436,6 +436,10 @@ def compile_search(query: SearchQuery, pid_of: PidOf, *, limit: int, keys_only: 
     return sql, all_args
 
 
-def count_sql(query: SearchQuery, pid_of: PidOf) -> SQL:
+def count_sql(query: SearchQuery, pid_of: PidOf, bound: int | None = None) -> SQL:
+    """The number of matches; with ``bound``, counting stops after ``bound`` + 1 rows
+    (``_total=estimate``: a cheap count whose cost is capped by the bound)."""
     where, args = _where(query, Compiler(pid_of))
-    return f"SELECT COUNT(*) FROM resources r WHERE {where}", args
+    if bound is None:
+        return f"SELECT COUNT(*) FROM resources r WHERE {where}", args
+    return f"SELECT COUNT(*) FROM (SELECT 1 FROM resources r WHERE {where} LIMIT ?)", [*args, bound + 1]

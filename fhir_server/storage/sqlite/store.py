@@ -21,7 +21,15 @@ from typing import Any
 
 from ...search.ir import SearchQuery
 from ..cursor import encode
-from ..protocol import HistoryRequest, Page, StoredReference, StoredVersion, VersionConflict, WriteOp
+from ..protocol import (
+    ESTIMATE_BOUND,
+    HistoryRequest,
+    Page,
+    StoredReference,
+    StoredVersion,
+    VersionConflict,
+    WriteOp,
+)
 from .connections import Connections
 from .groupcommit import GroupCommitter
 from .history import history_page
@@ -320,11 +328,15 @@ class SQLiteStore:
             if len(rows) > query.count:
                 rows = rows[: query.count]
                 next_cursor = encode(list(rows[-1][7:])) if rows else None
-            total = None
-            if query.total in ("accurate", "estimate") or query.summary == "count":
+            total, capped = None, False
+            if query.total == "estimate":
+                csql, cargs = count_sql(query, lookup, bound=ESTIMATE_BOUND)
+                total = int(c.execute(csql, cargs).fetchone()[0])
+                total, capped = min(total, ESTIMATE_BOUND), total > ESTIMATE_BOUND
+            elif query.total == "accurate" or query.summary == "count":
                 csql, cargs = count_sql(query, lookup)
-                total = c.execute(csql, cargs).fetchone()[0]
-            return Page([_row(r) for r in rows], next_cursor, total)
+                total = int(c.execute(csql, cargs).fetchone()[0])
+            return Page([_row(r) for r in rows], next_cursor, total, capped)
 
         return await self.conns.read(job)
 
