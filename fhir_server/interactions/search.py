@@ -17,6 +17,7 @@ from ..search.parser import parse_search
 from ..server import Server
 from ..storage.protocol import StoredVersion
 from .bundles import bundle, full_url, link, outcome, raw
+from .lists import list_criteria
 from .resources import require_type
 from .subsetting import check_summary, subset_body
 
@@ -42,9 +43,10 @@ async def search(
         types = ()  # system search: any type (``_type`` narrows it)
     values = dict(params)
     check_summary(values.get("_summary"))
+    search_params, lists, list_issues = await list_criteria(server, params, types)
     query = parse_search(
         types,
-        params,
+        search_params,
         server.registry,
         strict=strict,
         default_count=server.settings.default_count,
@@ -56,13 +58,15 @@ async def search(
         query = replace(query, total="accurate")
     if scope is not None:
         query = replace(query, criteria=(scope[1], *query.criteria))
+    if lists:
+        query = replace(query, criteria=(*query.criteria, *lists))
     page = await server.store.search(query)
     base = server.base_url
     path = f"{base}/{resource_type}" if resource_type else base
     if scope is not None:
         path = f"{base}/{scope[2]}"
     entries: list[dict[str, Any]] = []
-    issues: list[Issue] = []
+    issues: list[Issue] = list(list_issues)
     if query.ignored:
         issues.append(
             Issue(

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from fhir_server.app import create_app
+from fhir_server.config import Settings
+from fhir_server.storage.mongo import store as mongo_module
 from fhir_server.storage.sqlite import store as sqlite_store
 
-from .conftest import FHIR_JSON, patient
+from .conftest import BASE, FHIR_JSON, make_settings, patient
+from .test_mongo_backend import mongo_store
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+async def client(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on each backend (overrides the SQLite-only ``client`` of conftest)."""
+    if request.param == "sqlite":
+        app = create_app(make_settings(tmp_path))
+    else:
+        app = create_app(Settings(store="mongodb://unused", base_url=BASE), store=mongo_store())
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c,
+    ):
+        yield c
+
 
 PEOPLE = [
     ("p1", "Smith", "male", "1970-01-01"),
@@ -55,8 +77,56 @@ async def test_total_estimate_and_its_bound(
     assert b["total"] == 3
     assert "total" not in (await client.get("Patient")).json()
     monkeypatch.setattr(sqlite_store, "ESTIMATE_BOUND", 2)
+    monkeypatch.setattr(mongo_module, "ESTIMATE_BOUND", 2)
     b = (await client.get("Patient", params={"_total": "estimate", "_count": "1"})).json()
     assert b["total"] == 2
     issues = [e["resource"]["issue"] for e in b["entry"] if e["search"]["mode"] == "outcome"]
     assert issues and "at least 2" in issues[0][0]["diagnostics"]
     assert (await client.get("Patient", params={"_total": "accurate"})).json()["total"] == 5
+
+
+def _list(id: str, *refs: str, deleted: tuple[str, ...] = ()) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = [{"item": {"reference": r}} for r in refs]
+    entries += [{"item": {"reference": r}, "deleted": True} for r in deleted]
+    return {"resourceType": "List", "id": id, "status": "current", "mode": "working", "entry": entries}
+
+
+async def test_list_restricts_the_search_to_the_list_items(client: httpx.AsyncClient) -> None:
+    await _seed(client)
+    body = _list(
+        "42",
+        "Patient/p1",
+        f"{BASE}/Patient/p3",
+        "Patient/p4/_history/1",
+        "Group/p2",
+        "Patient/nobody",
+        deleted=("Patient/p5",),
+    )
+    assert (await client.put("List/42", json=body, headers=FHIR_JSON)).status_code == 201
+    await client.put("List/43", json=_list("43", "Patient/p2", "Patient/p3"), headers=FHIR_JSON)
+
+    async def ids(params: dict[str, str]) -> list[str]:
+        return [r["id"] for r in await _all(client, "Patient", params)]
+
+    assert await ids({"_list": "42", "_sort": "_id"}) == ["p1", "p3", "p4"]
+    assert await ids({"_list": "42", "gender": "male", "_sort": "_id"}) == ["p1", "p3"]
+    assert await ids({"_list": "42", "_sort": "-birthdate", "_count": "1"}) == ["p3", "p1", "p4"]
+    assert await ids({"_list": "42,43", "_sort": "_id"}) == ["p1", "p2", "p3", "p4"]  # OR
+    both = [("_list", "42"), ("_list", "43")]  # AND
+    b = (await client.get("Patient", params=both)).json()
+    assert [e["resource"]["id"] for e in b["entry"]] == ["p3"]
+    assert any("_list=43" in link["url"] for link in b["link"] if link["relation"] == "self")
+
+
+async def test_list_that_does_not_exist_gives_an_empty_search(client: httpx.AsyncClient) -> None:
+    await _seed(client)
+    r = await client.get("Patient", params={"_list": "missing"})
+    assert r.status_code == 200
+    entries = r.json()["entry"]
+    assert [e["search"]["mode"] for e in entries] == ["outcome"]
+    assert "List/missing" in entries[0]["resource"]["issue"][0]["diagnostics"]
+
+
+async def test_list_on_system_search_or_functional_list_is_refused(client: httpx.AsyncClient) -> None:
+    assert (await client.get("", params={"_list": "42"})).status_code == 400
+    assert (await client.get("Patient", params={"_list": "$current-problems"})).status_code == 400
