@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import Issue
+from ..errors import InvalidError, Issue
+from ..search.explain import describe, to_parameters
 from ..search.includes import IncludeLimits, include_resources
 from ..search.ir import Criterion
 from ..search.parser import parse_search
@@ -22,6 +23,15 @@ from .resources import require_type
 from .subsetting import check_summary, subset_body
 
 RESULT_PARAMS = ("_format", "_pretty", "_cursor")
+
+
+def explain_flag(params: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], bool]:
+    """The parameters without ``_explain``, and whether it asks for the plan (README)."""
+    flags = [v for k, v in params if k == "_explain"]
+    for v in flags:
+        if v not in ("true", "false"):
+            raise InvalidError(f"_explain takes true or false, not '{v}'", "_explain", issue_code="value")
+    return [(k, v) for k, v in params if k != "_explain"], "true" in flags
 
 
 async def search(
@@ -43,7 +53,8 @@ async def search(
         types = ()  # system search: any type (``_type`` narrows it)
     values = dict(params)
     check_summary(values.get("_summary"))
-    search_params, lists, list_issues = await list_criteria(server, params, types)
+    search_params, explain = explain_flag(params)
+    search_params, lists, list_issues = await list_criteria(server, search_params, types)
     query = parse_search(
         types,
         search_params,
@@ -60,6 +71,8 @@ async def search(
         query = replace(query, criteria=(scope[1], *query.criteria))
     if lists:
         query = replace(query, criteria=(*query.criteria, *lists))
+    if explain:
+        return to_parameters({"query": describe(query), "plan": await server.store.explain(query)})
     page = await server.store.search(query)
     base = server.base_url
     path = f"{base}/{resource_type}" if resource_type else base

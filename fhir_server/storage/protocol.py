@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ..search.index import IndexEntries
 from ..search.ir import SearchQuery
@@ -176,4 +176,9 @@ class Store(Protocol):
         self, source_type: str, param: str | None, targets: Sequence[str], limit: int
     ) -> list[StoredVersion]:
         """Resources of ``source_type`` whose reference ``param`` (any when None) points to a target."""
+        ...
+
+    async def explain(self, query: SearchQuery) -> dict[str, Any]:
+        """How the backend would run ``query`` (``_explain``): JSON data naming the backend
+        and giving the compiled query and, where the database offers it, its plan."""
         ...

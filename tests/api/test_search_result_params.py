@@ -130,3 +130,61 @@ async def test_list_that_does_not_exist_gives_an_empty_search(client: httpx.Asyn
 async def test_list_on_system_search_or_functional_list_is_refused(client: httpx.AsyncClient) -> None:
     assert (await client.get("", params={"_list": "42"})).status_code == 400
     assert (await client.get("Patient", params={"_list": "$current-problems"})).status_code == 400
+
+
+def _params(resource: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in resource["parameter"]:
+        out.setdefault(p["name"], []).append(p)
+    return out
+
+
+def _parts(param: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return _params({"parameter": param["part"]})
+
+
+async def test_explain_returns_the_parsed_query_and_the_plan(client: httpx.AsyncClient) -> None:
+    await _seed(client)
+    r = await client.get(
+        "Patient",
+        params={"identifier": "urn:ins|7", "name:exact": "Smith", "_sort": "-birthdate", "_explain": "true"},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["resourceType"] == "Parameters"
+    query, top = (_parts(_params(body)[name][0]) for name in ("query", "plan"))
+    assert query["resourceTypes"][0]["valueString"] == "Patient"
+    criteria = [_parts(c) for c in query["criterion"]]
+    assert [c["parameter"][0]["valueString"] for c in criteria] == ["identifier", "name"]
+    assert criteria[0]["type"][0]["valueString"] == "token"
+    assert "urn:ins" in criteria[0]["values"][0]["valueString"]
+    assert criteria[1]["modifier"][0]["valueString"] == "exact"
+    assert query["sort"][0]["valueString"] == "-birthdate"
+    backend = top["backend"][0]["valueString"]
+    if backend == "sqlite":
+        search = _parts(top["search"][0])
+        assert search["sql"][0]["valueString"].startswith("SELECT")
+        details = [_parts(s)["detail"][0]["valueString"] for s in search["queryPlan"]]
+        assert any("ix_token" in d for d in details), details
+        assert "count" not in top
+    else:
+        assert '"tok"' in top["filter"][0]["valueString"] and "urn:ins" in top["filter"][0]["valueString"]
+        assert "sd.birthdate" in top["sort"][0]["valueString"]
+        assert "winningPlan" in top or "planError" in top
+
+
+async def test_explain_false_searches_and_a_bad_value_is_refused(client: httpx.AsyncClient) -> None:
+    await _seed(client)
+    b = (await client.get("Patient", params={"_explain": "false", "gender": "female"})).json()
+    assert b["resourceType"] == "Bundle" and len(b["entry"]) == 2
+    assert (await client.get("Patient", params={"_explain": "maybe"})).status_code == 400
+    strict = await client.get("Patient", params={"_explain": "true"}, headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 200 and strict.json()["resourceType"] == "Parameters"
+
+
+async def test_explain_with_a_total_shows_the_count(client: httpx.AsyncClient) -> None:
+    r = await client.get("", params={"_explain": "true", "_total": "accurate", "_type": "Patient,Group"})
+    query, top = (_parts(_params(r.json())[name][0]) for name in ("query", "plan"))
+    assert [t["valueString"] for t in query["resourceTypes"]] == ["Group", "Patient"]
+    if top["backend"][0]["valueString"] == "sqlite":
+        assert _parts(top["count"][0])["sql"][0]["valueString"].startswith("SELECT COUNT(*)")

@@ -10,6 +10,8 @@ decimals keep their digits and reads serve the stored text.
 
 from __future__ import annotations
 
+import inspect
+import json
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -241,6 +243,33 @@ class MongoStore:
         if query.total == "accurate" or query.summary == "count":
             return int(await self.resources.count_documents(filt, session=session)), False
         return None, False
+
+    async def explain(self, query: SearchQuery) -> dict[str, Any]:
+        """The filter and sort of one page of ``query`` (chains and ``_has`` already
+        resolved, as the search would run them) and MongoDB's winning plan; a driver or
+        mock without ``explain`` gives the filter and sort with ``planError``."""
+        filt = await self.compile_filter(query, None)
+        fields = sort_fields(query.sort, one_type=len(query.resource_types) == 1)
+        if query.cursor:
+            filt = and_(filt, after_filter(fields, decode_cursor(query.cursor, fields)))
+        order = mongo_sort(fields)
+        out: dict[str, Any] = {
+            "backend": self.name,
+            "collection": RESOURCES,
+            "filter": json.dumps(filt, default=str, sort_keys=True),
+            "sort": json.dumps(order),
+            "limit": query.count + 1,
+        }
+        try:
+            cursor = self.resources.find(filt, {"_id": 1}).sort(order).limit(query.count + 1)
+            result = cursor.explain()
+            if inspect.isawaitable(result):
+                result = await result
+            planner = result.get("queryPlanner", {}) if isinstance(result, dict) else {}
+            out["winningPlan"] = json.dumps(planner.get("winningPlan"), default=str, sort_keys=True)
+        except (PyMongoError, NotImplementedError, AttributeError, TypeError) as exc:
+            out["planError"] = f"explain() is not available here: {type(exc).__name__}: {exc}"
+        return out
 
     async def search_keys_in(self, query: SearchQuery, limit: int, session: Any) -> list[tuple[str, str]]:
         if limit <= 0:

@@ -340,6 +340,26 @@ class SQLiteStore:
 
         return await self.conns.read(job)
 
+    async def explain(self, query: SearchQuery) -> dict[str, Any]:
+        """The SQL of one page of ``query`` (and of its count when ``_total`` asks for one),
+        with its arguments and SQLite's ``EXPLAIN QUERY PLAN`` rows."""
+
+        def plan(c: sqlite3.Connection, sql: str, args: list[Any]) -> dict[str, Any]:
+            rows = c.execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall()
+            steps = [{"id": r[0], "parent": r[1], "detail": r[3]} for r in rows]
+            return {"sql": sql, "argument": [repr(a) for a in args], "queryPlan": steps}
+
+        def job(c: sqlite3.Connection) -> dict[str, Any]:
+            lookup = self.params.lookup(c)
+            sql, args = compile_search(query, lookup, limit=query.count + 1)
+            out: dict[str, Any] = {"backend": self.name, "search": plan(c, sql, args)}
+            if query.total != "none" or query.summary == "count":
+                bound = ESTIMATE_BOUND if query.total == "estimate" else None
+                out["count"] = plan(c, *count_sql(query, lookup, bound=bound))
+            return out
+
+        return await self.conns.read(job)
+
     async def reverse_references(
         self, source_type: str, param: str | None, targets: Sequence[str], limit: int
     ) -> list[StoredVersion]:
