@@ -68,6 +68,7 @@ def _sorted_pages(expected: int) -> Check:
 
     def check(body: bytes, page: int, state: dict[str, Any]) -> str | None:
         seen = state.setdefault("seen", 0)
+        state["want"] = expected
         want = min(PAGE, expected - seen)
         got = body.count(MATCH)
         if got != want:
@@ -109,8 +110,8 @@ class Workload:
 
     def __init__(self, people: list[Person], patient_ids: list[str], org_ids: list[str], seed: int) -> None:
         self.people = people
-        self.pid = patient_ids
-        self.org = org_ids  # [insurer, facility 0, facility 1, ...]
+        self.pid = patient_ids  # "Patient/<id>", in index order
+        self.org = org_ids  # "Organization/<id>": [insurer, facility 0, facility 1, ...]
         self.rng = random.Random(f"workload:{seed}:{len(people)}")
         self.claim_days = sorted(c.created for p in people for c in p.claims)
         self.by_provider: Counter[int] = Counter(c.provider for p in people for c in p.claims)
@@ -157,7 +158,7 @@ class Workload:
         want = int(p.coverage_active == (status == "active"))
         return Job(
             "token+status",
-            f"/fhir/Coverage?beneficiary=Patient/{self.pid[p.index]}&status={status}",
+            f"/fhir/Coverage?beneficiary={self.pid[p.index]}&status={status}",
             _matches(want),
         )
 
@@ -175,7 +176,7 @@ class Workload:
         want = sum(1 for c in p.claims if c.created >= lo)
         return Job(
             "reference+date",
-            f"/fhir/Claim?patient=Patient/{self.pid[p.index]}&created=ge{lo}",
+            f"/fhir/Claim?patient={self.pid[p.index]}&created=ge{lo}",
             _matches(want),
         )
 
@@ -202,9 +203,7 @@ class Workload:
 
     def include(self) -> Job:
         p = self.person()
-        path = (
-            f"/fhir/Claim?patient=Patient/{self.pid[p.index]}&_include=Claim:patient&_include=Claim:provider"
-        )
+        path = f"/fhir/Claim?patient={self.pid[p.index]}&_include=Claim:patient&_include=Claim:provider"
         return Job("_include", path, _matches(len(p.claims), 1 + len({c.provider for c in p.claims})))
 
     def revinclude(self) -> Job:
@@ -220,5 +219,5 @@ class Workload:
     def sort_page(self) -> Job:
         # the 8 hospitals: enough claims for 6 pages of 20 from 1K patients up
         k = self.rng.randrange(8)
-        path = f"/fhir/Claim?provider=Organization/{self.org[1 + k]}&_sort=-created&_count={PAGE}"
+        path = f"/fhir/Claim?provider={self.org[1 + k]}&_sort=-created&_count={PAGE}"
         return Job("sort+page", path, _sorted_pages(self.by_provider[k]), next_pages=NEXT_PAGES)
