@@ -85,13 +85,17 @@ def classify(status: int, body: bytes, job: Job, page: int) -> tuple[str, str | 
     return ("wrong", reason) if reason else ("ok", None)
 
 
-async def run_jobs(port: int, jobs: list[Job], concurrency: int, tally: Tally) -> float:
-    """Run the jobs over keep-alive connections; the seconds taken."""
+async def run_jobs(port: int, jobs: list[Job], concurrency: int, tally: Tally, budget: float) -> float:
+    """Run the jobs over keep-alive connections, taking no new job after ``budget`` seconds
+    (a shape slow enough to hit it shows fewer requests); the seconds taken."""
     conns = [await Conn.open(port) for _ in range(concurrency)]
     queue = iter(jobs)
+    deadline = time.perf_counter() + budget
 
     async def worker(conn: Conn) -> None:
         for job in queue:
+            if time.perf_counter() > deadline:
+                break
             path: str | None = job.path
             page = 0
             while path is not None:
@@ -118,21 +122,23 @@ async def run_jobs(port: int, jobs: list[Job], concurrency: int, tally: Tally) -
     return seconds
 
 
-async def bench_size(port: int, work: Workload, requests: int, concurrency: int) -> dict[str, Any]:
+async def bench_size(
+    port: int, work: Workload, requests: int, concurrency: int, budget: float
+) -> dict[str, Any]:
     """Each shape alone (req/s of its phase; the paging shape's first pages and next links
     share one phase), then the mix."""
     warm = Tally()
     for jobs in work.jobs(max(2, requests // 10)).values():
-        await run_jobs(port, jobs, concurrency, warm)
+        await run_jobs(port, jobs, concurrency, warm, budget / 10)
     shapes: list[dict[str, Any]] = []
     for jobs in work.jobs(requests).values():
         tally = Tally()
-        seconds = await run_jobs(port, jobs, concurrency, tally)
+        seconds = await run_jobs(port, jobs, concurrency, tally, budget)
         shapes += tally.rows(seconds)
     mixed = [j for jobs in work.jobs(requests).values() for j in jobs]
     random.Random(1).shuffle(mixed)
     tally = Tally()
-    seconds = await run_jobs(port, mixed, concurrency, tally)
+    seconds = await run_jobs(port, mixed, concurrency, tally, budget * 3)
     rows = tally.rows()
     total = sum(r["requests"] for r in rows)
     mix = {
@@ -176,6 +182,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200, help="requests per shape (per phase)")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--budget", type=float, default=60, help="seconds per shape (3x for the mix), then stop")
     ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "results" / "search-data")
     ap.add_argument("--json", dest="json_path")
     args = ap.parse_args()
@@ -197,7 +204,7 @@ def main() -> None:
         port = free_port()
         db, _ = checkpoint(args.data_dir, args.seed, size)
         with server(f"sqlite:///{db}", port):
-            res = asyncio.run(bench_size(port, work, args.requests, args.concurrency))
+            res = asyncio.run(bench_size(port, work, args.requests, args.concurrency, args.budget))
         res["loads"] = state["loads"]
         results[size] = res
         print_table(

@@ -147,7 +147,9 @@ class Workload:
             "_total=accurate": self.total,
             "sort+page": self.sort_page,
         }
-        return {name: [make() for _ in range(n)] for name, make in shapes.items()}
+        # the paging shape: n requests in all, first pages and next links together
+        counts = {name: -(-n // (1 + NEXT_PAGES)) if name == "sort+page" else n for name in shapes}
+        return {name: [make() for _ in range(counts[name])] for name, make in shapes.items()}
 
     def token(self) -> Job:
         return Job("token", f"/fhir/Patient?identifier={_ident(self.person())}", _matches(1))
