@@ -184,6 +184,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--budget", type=float, default=60, help="seconds per shape (3x for the mix), then stop")
     ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "results" / "search-data")
+    ap.add_argument("--skip", default="", help="shapes to leave out, comma-separated (e.g. sort+page)")
     ap.add_argument("--json", dest="json_path")
     args = ap.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
@@ -201,6 +202,7 @@ def main() -> None:
                 f"{load['errors']} errors" + (" (reused checkpoint)" if state["reused"] else "")
             )
         work = Workload(pop.facts(args.seed, size), state["patient_ids"], state["org_ids"], args.seed)
+        work.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
         port = free_port()
         db, _ = checkpoint(args.data_dir, args.seed, size)
         with server(f"sqlite:///{db}", port):

@@ -116,6 +116,7 @@ class Workload:
         self.claim_days = sorted(c.created for p in people for c in p.claims)
         self.by_provider: Counter[int] = Counter(c.provider for p in people for c in p.claims)
         self.names: dict[str, int] = {}
+        self.skip: set[str] = set()
 
     def _between(self, lo: str, hi: str) -> int:
         return bisect.bisect_left(self.claim_days, hi) - bisect.bisect_left(self.claim_days, lo)
@@ -149,7 +150,11 @@ class Workload:
         }
         # the paging shape: n requests in all, first pages and next links together
         counts = {name: -(-n // (1 + NEXT_PAGES)) if name == "sort+page" else n for name in shapes}
-        return {name: [make() for _ in range(counts[name])] for name, make in shapes.items()}
+        return {
+            name: [make() for _ in range(counts[name])]
+            for name, make in shapes.items()
+            if name not in self.skip
+        }
 
     def token(self) -> Job:
         return Job("token", f"/fhir/Patient?identifier={_ident(self.person())}", _matches(1))
