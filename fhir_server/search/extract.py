@@ -114,6 +114,12 @@ class Extractor:
                 convert = _CONVERTERS[cp.type]
                 for node in nodes:
                     convert(node, ctx, entries)
+                if cp.type == "token":
+                    of_type: list[Entry] = []
+                    for node in nodes:
+                        token_t.extract_of_type(node, of_type)
+                    if of_type:
+                        result[cp.code + token_t.OF_TYPE_SUFFIX] = list(dict.fromkeys(of_type))
             if entries:
                 result[cp.code] = entries if len(entries) == 1 else list(dict.fromkeys(entries))
         return result

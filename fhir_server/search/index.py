@@ -74,7 +74,8 @@ class UriEntry(NamedTuple):
 Entry = TokenEntry | StringEntry | DateEntry | NumberEntry | QuantityEntry | ReferenceEntry | UriEntry
 
 # param code -> entries. Reference.identifier values of a reference parameter are
-# stored as TokenEntry under "<code>:identifier".
+# stored as TokenEntry under "<code>:identifier"; the Identifier.type codings of a token
+# parameter as TokenEntry(type system, "<type code>|<value>") under "<code>:of-type".
 IndexEntries = dict[str, list[Entry]]
 
 ENTRY_KIND: dict[type, str] = {

@@ -10,7 +10,7 @@ Semantics (search.html):
 * A chained clause has empty ``values``: its condition is ``chain.clause``.
 * ``SearchQuery.clauses`` are ANDed; ``Clause.values`` are ORed.
 * ``Clause.modifier`` is one of: None, "exact", "contains", "missing", "not", "text",
-  "identifier", "below", "above", "type" (the ``:[type]`` modifier on references: the
+  "identifier", "of-type", "below", "above", "type" (the ``:[type]`` modifier on references: the
   type is in ``ReferenceValue.type``).
 * ``:missing`` is a ``MissingValue``.
 * ``:not`` on a token: the resource matches when NO entry of the parameter matches any

@@ -11,6 +11,8 @@ of ``extract.py``. Rules (search.html R4, with the per-type details in ``types/*
 * ``:not`` (token) negates the whole clause: no entry matches any value, so resources
   without the element match too;
 * ``:identifier`` (reference) applies token semantics to the "<code>:identifier" entries;
+* ``:of-type`` (token) applies token semantics to the "<code>:of-type" entries
+  (``types/token.extract_of_type``);
 * a chained clause matches when an entry of the reference parameter is a local reference
   to ``chain.target_type`` whose resource (``resolve("Type/id")``) matches the inner clause;
 * ``_has:S:p:inner`` matches when some record of type S (``of_type("S")``) has a
@@ -133,8 +135,8 @@ def _clause(c: Clause, entries: IndexEntries, env: _Env) -> bool:
         present = bool(entries.get(code))
         return any(isinstance(v, MissingValue) and v.missing != present for v in values)
     modifier = c.modifier
-    if modifier == "identifier":
-        found = entries.get(code + ":identifier", ())
+    if modifier in ("identifier", "of-type"):
+        found = entries.get(f"{code}:{modifier}", ())
         hit = any(value_matches(v, None, e, now_us) for v in values for e in found)
         return hit
     inner_modifier = None if modifier in ("not", "type") else modifier

@@ -13,6 +13,7 @@ matcher (``search/matcher.py``); per parameter type:
 * token: ``code`` (any system), ``system|code``, ``|code`` (no system), ``system|``;
   ``:text`` starts-with on ``t``; ``:not`` no entry matches any value;
   ``:identifier`` on a reference: token semantics on the ``<code>:identifier`` entries;
+  ``:of-type`` likewise on the ``<code>:of-type`` entries (type system, "type code|value");
 * reference: ``Type/id`` equality on ``r`` (and ``v`` when a version is given); a plain
   id matches a local reference ``T/id`` of any known type T (indexed id part ``i``);
   ``:[type]`` restricts the type; chains resolve the inner clause first (capped by the
@@ -325,6 +326,10 @@ class Compiler:
             if ptype != "reference":
                 raise InvalidError(f":identifier applies to reference parameters, not '{code}'")
             array, code = TOKEN, f"{code}:identifier"
+        elif mod == "of-type":
+            if ptype != "token":
+                raise InvalidError(f":of-type applies to token parameters, not '{code}'")
+            array, code, mod = TOKEN, f"{code}:of-type", None
         conds = [self.value_condition(ptype, mod, v, code) for v in c.values]
         matches = [{array: {"$elemMatch": {"p": code, **cond}}} for cond in conds]
         if mod == "not":

@@ -275,8 +275,8 @@ class Compiler:
     def clause(self, c: Clause, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
         kind = c.param.type
         code = c.param.code
-        if c.modifier == "identifier":
-            kind, code = "token", f"{code}:identifier"
+        if c.modifier in ("identifier", "of-type"):
+            kind, code = "token", f"{code}:{c.modifier}"
         table = TABLE.get(kind)
         if table is None:
             raise TypeError(f"parameter type {kind} is not searchable here")
@@ -303,7 +303,7 @@ class Compiler:
                 f"WHERE {inner_type} = ? AND {inner_alias}.deleted = 0 AND {inner_sql}))"
             )
             return sql, [*pids, c.chain.target_type, c.chain.target_type, *inner_args]
-        modifier = None if c.modifier in ("not", "identifier") else c.modifier
+        modifier = None if c.modifier in ("not", "identifier", "of-type") else c.modifier
         ors: list[str] = []
         args: list[Any] = list(pids)
         for v in c.values:

@@ -3,7 +3,8 @@
 For each resource type and each of its search parameters of type string, token,
 reference, date, number, quantity or uri that has values in the data: values found in
 the data (whole, prefixes, accent-stripped), a value absent from the data, every
-modifier the parser supports for the type (``types/*.MODIFIERS``), every prefix on
+modifier the parser supports for the type (``types/*.MODIFIERS``; ``:of-type`` from the
+Identifier.type codings found), every prefix on
 dates (year, month, day and second precision), numbers and quantities, OR lists, ANDs
 of two parameters, one- and two-level chains, ``_has`` (one and two levels deep, with
 modifiers, combined with other criteria; ``reverse.py``), ``_id``, ``_lastUpdated`` and ``_sort`` (both
@@ -169,6 +170,13 @@ class Generator:
         for text in pick(texts, 1):
             self.add(rtype, (f"{code}:text", escape(text)))
             self.add(rtype, (f"{code}:text", escape(text[:3])))
+        of_type = sorted(
+            {(e.system or "", e.code) for e in self.entries(rtype, f"{code}:of-type", TokenEntry) if e.code}
+        )
+        for system, type_value in pick(of_type):
+            type_code, _, value = type_value.partition("|")
+            self.add(rtype, (f"{code}:of-type", f"{escape(system)}|{escape(type_code)}|{escape(value)}"))
+            self.add(rtype, (f"{code}:of-type", f"{escape(system)}|{escape(type_code)}|zz-absent"))
         self.add(rtype, (code, "zz-absent"))
         self.add(rtype, (f"{code}:not", "zz-absent"))
         self.missing(rtype, code)
