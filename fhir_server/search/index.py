@@ -71,7 +71,25 @@ class UriEntry(NamedTuple):
     value: str
 
 
-Entry = TokenEntry | StringEntry | DateEntry | NumberEntry | QuantityEntry | ReferenceEntry | UriEntry
+class CompositeEntry(NamedTuple):
+    """One element of a composite parameter (an Observation, an Observation.component):
+    one entry per component, in the order of the SearchParameter's components, taken
+    from the same element (an element with several values per component yields one
+    CompositeEntry per combination). Supported shapes: ``types/composite.SHAPES``."""
+
+    components: tuple[TokenEntry | StringEntry | DateEntry | QuantityEntry, ...]
+
+
+Entry = (
+    TokenEntry
+    | StringEntry
+    | DateEntry
+    | NumberEntry
+    | QuantityEntry
+    | ReferenceEntry
+    | UriEntry
+    | CompositeEntry
+)
 
 # param code -> entries. Reference.identifier values of a reference parameter are
 # stored as TokenEntry under "<code>:identifier"; the Identifier.type codings of a token
@@ -86,4 +104,5 @@ ENTRY_KIND: dict[type, str] = {
     QuantityEntry: "quantity",
     ReferenceEntry: "reference",
     UriEntry: "uri",
+    CompositeEntry: "composite",
 }

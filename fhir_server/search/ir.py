@@ -13,6 +13,8 @@ Semantics (search.html):
   "identifier", "of-type", "below", "above", "type" (the ``:[type]`` modifier on references: the
   type is in ``ReferenceValue.type``).
 * ``:missing`` is a ``MissingValue``.
+* a composite parameter's values are ``CompositeValue`` (one value per component, matched
+  against the components of one ``CompositeEntry``).
 * ``:not`` on a token: the resource matches when NO entry of the parameter matches any
   of the values (resources without the element match too).
 * prefixes: eq ne gt lt ge le sa eb ap (date, number, quantity).
@@ -91,6 +93,14 @@ class UriValue:
 
 
 @dataclass(frozen=True)
+class CompositeValue:
+    """``code$value``: one value per component, typed by the component's parameter; all
+    must match the same CompositeEntry."""
+
+    components: tuple[TokenValue | StringValue | DateValue | QuantityValue, ...]
+
+
+@dataclass(frozen=True)
 class MissingValue:
     missing: bool
 
@@ -103,6 +113,7 @@ Value = (
     | QuantityValue
     | ReferenceValue
     | UriValue
+    | CompositeValue
     | MissingValue
 )
 

@@ -11,6 +11,8 @@ of ``extract.py``. Rules (search.html R4, with the per-type details in ``types/*
 * ``:not`` (token) negates the whole clause: no entry matches any value, so resources
   without the element match too;
 * ``:identifier`` (reference) applies token semantics to the "<code>:identifier" entries;
+* a composite value matches when each of its component values matches the component
+  entry at the same position of ONE CompositeEntry (the same element);
 * ``:of-type`` (token) applies token semantics to the "<code>:of-type" entries
   (``types/token.extract_of_type``);
 * a chained clause matches when an entry of the reference parameter is a local reference
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .index import (
+    CompositeEntry,
     DateEntry,
     Entry,
     IndexEntries,
@@ -50,6 +53,7 @@ from .index import (
 from .ir import (
     Clause,
     CompartmentClause,
+    CompositeValue,
     Criterion,
     DateValue,
     HasClause,
@@ -66,6 +70,7 @@ from .ir import (
     UriValue,
     Value,
 )
+from .types import composite as composite_t
 from .types import date as date_t
 from .types import number as number_t
 from .types import quantity as quantity_t
@@ -115,6 +120,10 @@ def value_matches(value: Value, modifier: str | None, entry: Entry, now_us: int)
         return isinstance(entry, ReferenceEntry) and reference_t.match_value(value, entry)
     if isinstance(value, UriValue):
         return isinstance(entry, UriEntry) and uri_t.match_value(value, modifier, entry)
+    if isinstance(value, CompositeValue):
+        return isinstance(entry, CompositeEntry) and composite_t.match_value(
+            value, entry, lambda v, e: value_matches(v, None, e, now_us)
+        )
     return False
 
 

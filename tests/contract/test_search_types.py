@@ -100,3 +100,107 @@ async def test_of_type_does_not_change_plain_identifier_search(
 def test_of_type_needs_all_three_parts(value: str) -> None:
     with pytest.raises(InvalidError):
         parse_search(("Patient",), [("identifier:of-type", value)], REGISTRY)
+
+
+# ---------------------------------------------------------------------------- composites
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+
+
+def concept(code: str, system: str = LOINC) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def qty(value: float, code: str = "mm[Hg]") -> dict[str, Any]:
+    return {"value": value, "system": UCUM, "code": code, "unit": code}
+
+
+def obs(id: str, code: str, **rest: Any) -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": id, "status": "final", "code": concept(code), **rest}
+
+
+OBSERVATIONS: list[dict[str, Any]] = [
+    obs("sys50", "8480-6", valueQuantity=qty(50)),
+    obs("sys107", "8480-6", valueQuantity=qty(107)),
+    obs("dia50", "8462-4", valueQuantity=qty(50)),
+    obs(
+        "bp",  # systolic 107 and diastolic 50 in components
+        "85354-9",
+        component=[
+            {"code": concept("8480-6"), "valueQuantity": qty(107)},
+            {"code": concept("8462-4"), "valueQuantity": qty(50)},
+        ],
+    ),
+    obs("concept", "8480-6", valueCodeableConcept=concept("260385009", "http://snomed.info/sct")),
+    obs("dated", "8480-6", valueDateTime="2021-03-04"),
+    obs("text", "8480-6", valueString="Dollar $ sign, here"),
+    obs("none", "8480-6"),
+]
+
+
+@pytest.fixture
+async def observations(store: Store) -> tuple[Store, list[matcher.Record]]:
+    return store, await load(store, OBSERVATIONS)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "expected"),
+    [
+        # search.html's example shape: systolic below 60
+        ("code-value-quantity", f"{LOINC}|8480-6$lt60", {"sys50"}),
+        ("code-value-quantity", f"8480-6$lt60|{UCUM}|mm[Hg]", {"sys50"}),
+        ("code-value-quantity", "8480-6$gt60", {"sys107"}),
+        ("code-value-quantity", "8480-6$lt60,8462-4$lt60", {"sys50", "dia50"}),
+        ("code-value-quantity", "8480-6$60", set()),
+        # the components must match within the same Observation.component
+        ("component-code-value-quantity", f"{LOINC}|8480-6$lt60", set()),
+        ("component-code-value-quantity", f"{LOINC}|8480-6$gt100", {"bp"}),
+        ("component-code-value-quantity", "8462-4$50", {"bp"}),
+        ("combo-code-value-quantity", "8480-6$gt100", {"bp", "sys107"}),
+        ("combo-code-value-quantity", "8462-4$le50", {"bp", "dia50"}),
+        ("code-value-concept", "8480-6$http://snomed.info/sct|260385009", {"concept"}),
+        ("code-value-concept", "8462-4$260385009", set()),
+        ("code-value-date", "8480-6$2021", {"dated"}),
+        ("code-value-date", "8480-6$gt2021-03-04", set()),
+        ("code-value-date", "8480-6$ge2021-03", {"dated"}),
+        ("code-value-string", "8480-6$dollar \\$ sign\\, h", {"text"}),  # escaped $ and ,
+        ("code-value-string", "8480-6$sign", set()),
+    ],
+)
+async def test_composite(
+    observations: tuple[Store, list[matcher.Record]], param: str, value: str, expected: set[str]
+) -> None:
+    store, records = observations
+    assert await search(store, records, "Observation", (param, value)) == expected
+
+
+async def test_composite_missing(observations: tuple[Store, list[matcher.Record]]) -> None:
+    store, records = observations
+    assert await search(store, records, "Observation", ("code-value-quantity:missing", "true")) == {
+        "bp",
+        "concept",
+        "dated",
+        "text",
+        "none",
+    }
+    found = await search(store, records, "Observation", ("component-code-value-quantity:missing", "false"))
+    assert found == {"bp"}
+
+
+@pytest.mark.parametrize("value", ["8480-6", "8480-6$lt60$1", "8480-6$xx60", "8480-6$2021-13"])
+def test_composite_bad_values_are_refused(value: str) -> None:
+    with pytest.raises(InvalidError):
+        parse_search(("Observation",), [("code-value-quantity", value)], REGISTRY)
+    with pytest.raises(InvalidError):
+        parse_search(("Observation",), [("code-value-date", value.replace("lt60", "2021"))], REGISTRY)
+
+
+def test_unsupported_composite_is_ignored_or_refused() -> None:
+    params = [("relationship", "DocumentReference/1$replaces")]  # reference$token
+    lenient = parse_search(("DocumentReference",), params, REGISTRY)
+    assert lenient.criteria == () and lenient.ignored == ("relationship",)
+    with pytest.raises(InvalidError, match="not supported"):
+        parse_search(("DocumentReference",), params, REGISTRY, strict=True)
+    coords = [("chromosome-window-coordinate", "1$lt44$gt22")]  # three components
+    assert parse_search(("MolecularSequence",), coords, REGISTRY).ignored == ("chromosome-window-coordinate",)

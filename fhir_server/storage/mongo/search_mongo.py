@@ -35,6 +35,8 @@ matcher (``search/matcher.py``); per parameter type:
   lt/eb ``v < V.value``; ge/le against V.value; ap ``|v - V.value| <= 10 % of |V.value|``;
   quantity also matches the unit: with a system ``s == system and c == code``,
   without one ``c == code or u == code``;
+* composite: one ``$elemMatch`` on ``cmp`` with each component's condition on its
+  sub-document (``a.``, ``b.``), so all components match the same element;
 * uri: equality; ``:below`` starts-with; ``:above`` the entry is a prefix of the value;
 * ``:missing=true``: no entry of the param; ``false``: at least one.
 """
@@ -50,6 +52,7 @@ from ...search.index import MAX_INSTANT, MIN_INSTANT
 from ...search.ir import (
     Clause,
     CompartmentClause,
+    CompositeValue,
     Criterion,
     DateValue,
     HasClause,
@@ -67,7 +70,7 @@ from ...search.ir import (
     criterion_name,
 )
 from ...search.types.number import approx_window
-from .documents import DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
+from .documents import COMPONENT_FIELDS, COMPOSITE, DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
 
 Filter = dict[str, Any]
 # (resource type, filter on that type, parameter name for messages, with references?)
@@ -89,6 +92,7 @@ ARRAY_OF: dict[ParamType, str] = {
     "number": NUMBER,
     "quantity": QUANTITY,
     "uri": URI,
+    "composite": COMPOSITE,
 }
 NOTHING: Filter = {"_id": {"$in": []}}
 NO_ENTRY: Filter = {"p": {"$in": []}}  # inside $elemMatch: matches no entry
@@ -249,6 +253,17 @@ def reference_condition(v: ReferenceValue) -> Filter:
     return cond
 
 
+def prefixed(f: Filter, prefix: str) -> Filter:
+    """``f`` on the fields of a sub-document: ``{"c": x}`` -> ``{"a.c": x}``."""
+    out: Filter = {}
+    for k, v in f.items():
+        if k in ("$or", "$and", "$nor"):
+            out[k] = [prefixed(x, prefix) for x in v]
+        else:
+            out[prefix + k] = v
+    return out
+
+
 # ---------------------------------------------------------------------------- clauses
 
 
@@ -367,6 +382,13 @@ class Compiler:
         elif isinstance(v, NumberValue) and ptype == "number":
             if mod is None:
                 return number_condition(v)
+        elif isinstance(v, CompositeValue) and ptype == "composite":
+            if mod is None:
+                parts = [
+                    prefixed(self.component_condition(c, code), name + ".")
+                    for name, c in zip(COMPONENT_FIELDS, v.components, strict=True)
+                ]
+                return and_(*parts)
         elif isinstance(v, UriValue) and ptype == "uri":
             if mod is None:
                 return {"v": v.value}
@@ -380,6 +402,17 @@ class Compiler:
         raise NotSupportedError(
             f"modifier :{mod} is not supported on {ptype} parameter '{code}'", expression=(code,)
         )
+
+    def component_condition(self, v: Value, code: str) -> Filter:
+        if isinstance(v, TokenValue):
+            return token_condition(v, None)
+        if isinstance(v, QuantityValue):
+            return quantity_condition(v)
+        if isinstance(v, DateValue):
+            return date_condition(v, "lo", "hi", self.now_us)
+        if isinstance(v, StringValue):
+            return {"n": starts_with(v.norm)}
+        raise NotSupportedError(f"composite component {v!r} of '{code}' is not supported", expression=(code,))
 
 
 def compartment(c: CompartmentClause) -> Filter:

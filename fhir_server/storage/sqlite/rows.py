@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...search.index import (
+    CompositeEntry,
     DateEntry,
     Entry,
     IndexEntries,
@@ -47,7 +48,37 @@ INSERT = {
         "INSERT INTO ix_reference (pid, target, rtype, rid_part, version, rid) VALUES (?, ?, ?, ?, ?, ?)"
     ),
     "ix_uri": "INSERT INTO ix_uri (pid, value, rid) VALUES (?, ?, ?)",
+    "ix_composite": (
+        "INSERT INTO ix_composite (pid, t_system, t_code, system, code, value, lo, hi, unit, norm, exact, "
+        "rid) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
 }
+
+
+def _composite_row(e: CompositeEntry) -> tuple[Any, ...]:
+    """(t_system, t_code, system, code, value, lo, hi, unit, norm, exact); see schema.py."""
+    first, second = e.components
+    if not isinstance(first, TokenEntry):
+        raise TypeError(f"composite entries start with a token, not {first!r}")
+    head = (first.system, first.code)
+    if isinstance(second, TokenEntry):
+        return (*head, second.system, second.code, None, None, None, None, None, None)
+    if isinstance(second, QuantityEntry):
+        return (
+            *head,
+            second.system,
+            second.code,
+            second.value,
+            second.lo,
+            second.hi,
+            second.unit,
+            None,
+            None,
+        )
+    if isinstance(second, DateEntry):
+        return (*head, None, None, None, second.lo, second.hi, None, None, None)
+    return (*head, None, None, None, None, None, None, second.norm, second.exact)
 
 
 def _reference_row(e: ReferenceEntry) -> tuple[Any, ...]:
@@ -65,6 +96,7 @@ ROW: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
     QuantityEntry: ("ix_quantity", lambda e: (e.value, e.lo, e.hi, e.system, e.code, e.unit)),
     ReferenceEntry: ("ix_reference", _reference_row),
     UriEntry: ("ix_uri", lambda e: (e.value,)),
+    CompositeEntry: ("ix_composite", _composite_row),
 }
 
 

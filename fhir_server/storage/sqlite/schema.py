@@ -86,6 +86,15 @@ CREATE TABLE IF NOT EXISTS ix_uri (pid INTEGER NOT NULL, value TEXT NOT NULL, ri
 CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (pid, value, rid);
 DROP INDEX IF EXISTS ix_uri_rid;
 CREATE INDEX IF NOT EXISTS ix_uri_rid_pid ON ix_uri (rid, pid);
+-- composite parameters (token$token|quantity|date|string): one row per CompositeEntry,
+-- the first (token) component in t_system/t_code, the second in the columns of its kind
+-- (token: system, code; quantity: value, lo, hi, system, code, unit; date: lo, hi as
+-- integers, hence no declared type; string: norm, exact)
+CREATE TABLE IF NOT EXISTS ix_composite (pid INTEGER NOT NULL, t_system TEXT, t_code TEXT,
+                                         system TEXT, code TEXT, value REAL, lo, hi, unit TEXT,
+                                         norm TEXT, exact TEXT, rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_composite_code ON ix_composite (pid, t_code, t_system, rid);
+CREATE INDEX IF NOT EXISTS ix_composite_rid_pid ON ix_composite (rid, pid);
 """
 
 INDEX_TABLES = (
@@ -96,4 +105,5 @@ INDEX_TABLES = (
     "ix_quantity",
     "ix_reference",
     "ix_uri",
+    "ix_composite",
 )

@@ -25,6 +25,7 @@ from ...search.index import MAX_INSTANT, MIN_INSTANT
 from ...search.ir import (
     Clause,
     CompartmentClause,
+    CompositeValue,
     Criterion,
     DateValue,
     HasClause,
@@ -55,6 +56,7 @@ TABLE = {
     "quantity": "ix_quantity",
     "reference": "ix_reference",
     "uri": "ix_uri",
+    "composite": "ix_composite",
 }
 TOP = "\U0010ffff"
 
@@ -149,6 +151,20 @@ def number_condition(v: NumberValue | QuantityValue, col: str) -> SQL:
     return f"({col} >= ? AND {col} <= ?)", [low, high]
 
 
+def token_condition(value: TokenValue, system_col: str, code_col: str) -> SQL:
+    parts: list[str] = []
+    args: list[Any] = []
+    if value.code is not None:
+        parts.append(f"{code_col} = ?")
+        args.append(value.code)
+    if value.system == "":
+        parts.append(f"{system_col} IS NULL")
+    elif value.system is not None:
+        parts.append(f"{system_col} = ?")
+        args.append(value.system)
+    return "(" + (" AND ".join(parts) or "1") + ")", args
+
+
 def value_condition(value: Value, modifier: str | None) -> SQL:
     if isinstance(value, StringValue):
         if modifier == "exact":
@@ -160,17 +176,14 @@ def value_condition(value: Value, modifier: str | None) -> SQL:
         if modifier == "text":
             text = value.text or ""
             return "(x.text >= ? AND x.text < ?)", [text, text + TOP]
-        parts: list[str] = []
-        args: list[Any] = []
-        if value.code is not None:
-            parts.append("x.code = ?")
-            args.append(value.code)
-        if value.system == "":
-            parts.append("x.system IS NULL")
-        elif value.system is not None:
-            parts.append("x.system = ?")
-            args.append(value.system)
-        return "(" + (" AND ".join(parts) or "1") + ")", args
+        return token_condition(value, "x.system", "x.code")
+    if isinstance(value, CompositeValue):  # ix_composite: a token, then a value of its kind
+        first, second = value.components
+        if not isinstance(first, TokenValue):
+            raise TypeError(f"composite values start with a token, not {first!r}")
+        head_sql, head_args = token_condition(first, "x.t_system", "x.t_code")
+        tail_sql, tail_args = value_condition(second, None)
+        return f"({head_sql} AND {tail_sql})", [*head_args, *tail_args]
     if isinstance(value, DateValue):
         return date_condition(value.prefix, value.lo, value.hi, "x.lo", "x.hi")
     if isinstance(value, QuantityValue):
@@ -189,7 +202,7 @@ def value_condition(value: Value, modifier: str | None) -> SQL:
     if isinstance(value, NumberValue):
         return number_condition(value, "x.value")
     if isinstance(value, ReferenceValue):
-        parts = []
+        parts: list[str] = []
         args = []
         if value.target is not None:
             parts.append("x.target = ?")
@@ -377,7 +390,7 @@ def _rank(c: Criterion) -> int:
     if c.chain is not None:
         return 2
     first = c.values[0] if c.values else None
-    if isinstance(first, ReferenceValue):
+    if isinstance(first, ReferenceValue | CompositeValue):
         return 1
     if isinstance(first, TokenValue):
         if c.modifier == "text":

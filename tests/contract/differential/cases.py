@@ -8,7 +8,7 @@ Identifier.type codings found), every prefix on
 dates (year, month, day and second precision), numbers and quantities, OR lists, ANDs
 of two parameters, one- and two-level chains, ``_has`` (one and two levels deep, with
 modifiers, combined with other criteria; ``reverse.py``), ``_id``, ``_lastUpdated`` and ``_sort`` (both
-directions). Every case is a query string the parser accepts in strict mode.
+directions), composites (``composite.py``). Every case is a query string the parser accepts in strict mode.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from fhir_server.search.parser import parse_search
 from fhir_server.search.registry import SearchParamDef, SearchRegistry
 
 from .case import PAGE_SIZES, Case, pick
+from .composite import composite_cases
 from .corpus import BASE_URL, Item
 from .reverse import reverse_cases
 from .system import system_cases
@@ -106,6 +107,7 @@ class Generator:
             "number": self.number,
             "quantity": self.quantity,
             "uri": self.uri,
+            "composite": lambda rtype, code, spd: composite_cases(self, rtype, code),
         }
         present = {code for it in self.by_type[rtype] for code in it.index}
         for code in sorted(params):
