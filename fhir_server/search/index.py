@@ -59,6 +59,8 @@ class QuantityEntry(NamedTuple):
     system: str | None
     code: str | None
     unit: str | None
+    cvalue: float | None = None  # UCUM canonical value (search/ucum.py), when the code converts
+    cunit: str | None = None  # its canonical (SI base) unit
 
 
 class ReferenceEntry(NamedTuple):

@@ -77,6 +77,12 @@ class QuantityValue:
     hi: float
     system: str | None
     code: str | None  # code or unit
+    # the UCUM canonical form (search/ucum.py) when the system is UCUM and the code converts:
+    # then entries match on their canonical value in the same canonical unit
+    cvalue: float | None = None
+    clo: float | None = None
+    chi: float | None = None
+    cunit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -204,3 +204,51 @@ def test_unsupported_composite_is_ignored_or_refused() -> None:
         parse_search(("DocumentReference",), params, REGISTRY, strict=True)
     coords = [("chromosome-window-coordinate", "1$lt44$gt22")]  # three components
     assert parse_search(("MolecularSequence",), coords, REGISTRY).ignored == ("chromosome-window-coordinate",)
+
+
+# ---------------------------------------------------------------------------- UCUM
+
+
+def ucum_obs(id: str, value: float, code: str) -> dict[str, Any]:
+    return obs(id, "2345-7", valueQuantity={"value": value, "system": UCUM, "code": code, "unit": code})
+
+
+UCUM_OBSERVATIONS: list[dict[str, Any]] = [
+    ucum_obs("mg", 5.4, "mg"),
+    ucum_obs("ug", 5400, "ug"),
+    ucum_obs("g", 0.0054, "g"),
+    ucum_obs("mg6", 6, "mg"),
+    ucum_obs("cel", 37, "Cel"),
+    ucum_obs("degf", 98.6, "[degF]"),
+    ucum_obs("iu", 1, "[IU]"),
+    ucum_obs("pct", 100, "%"),
+    obs("plain", "2345-7", valueQuantity={"value": 5.4, "unit": "mg"}),
+]
+
+
+@pytest.fixture
+async def ucum_observations(store: Store) -> tuple[Store, list[matcher.Record]]:
+    pytest.importorskip("ucumvert")
+    return store, await load(store, UCUM_OBSERVATIONS)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "expected"),
+    [
+        ("value-quantity", f"5.4|{UCUM}|mg", {"mg", "ug", "g"}),  # the spec example, across units
+        ("value-quantity", f"5400|{UCUM}|ug", {"mg", "ug", "g"}),
+        ("value-quantity", f"gt5|{UCUM}|mg", {"mg", "ug", "g", "mg6"}),
+        ("value-quantity", f"lt0.0055|{UCUM}|g", {"mg", "ug", "g"}),
+        ("value-quantity", f"37|{UCUM}|Cel", {"cel", "degf"}),
+        ("value-quantity", f"1|{UCUM}|[IU]", {"iu"}),  # arbitrary units: as written
+        ("value-quantity", f"1|{UCUM}|1", set()),  # never the same as % or [IU]
+        ("value-quantity", "5.4||mg", {"mg", "plain"}),  # no system: the code as written
+        ("value-quantity", f"5.4|{UCUM}|mL", set()),  # another dimension
+        ("code-value-quantity", f"2345-7$5400|{UCUM}|ug", {"mg", "ug", "g"}),
+    ],
+)
+async def test_ucum_canonical_quantities(
+    ucum_observations: tuple[Store, list[matcher.Record]], param: str, value: str, expected: set[str]
+) -> None:
+    store, records = ucum_observations
+    assert await search(store, records, "Observation", (param, value)) == expected

@@ -18,7 +18,8 @@ a replica set::
       "str": [{"p": "name", "n": "muller", "e": "Müller"}],
       "dt":  [{"p": "birthdate", "lo": -1, "hi": 86399999999}],
       "num": [{"p": "probability", "v": 0.5, "lo": 0.45, "hi": 0.55}],
-      "qty": [{"p": "value-quantity", "v": 5.4, "lo": 5.35, "hi": 5.45, "s": "...", "c": "mg", "u": "mg"}],
+      "qty": [{"p": "value-quantity", "v": 5.4, "lo": 5.35, "hi": 5.45, "s": "...", "c": "mg", "u": "mg",
+               "cv": 5.4e-06, "cu": "kg"}],         # UCUM canonical value and unit, when known
       "ref": [{"p": "subject", "r": "Patient/1", "t": "Patient", "i": "1", "v": "2"}],
       "uri": [{"p": "url", "v": "http://example.org/fhir/ValueSet/x"}],
       # composite entries: the components as sub-documents "a", "b" (fields of their kind)
@@ -117,6 +118,8 @@ def entry_subdoc(code: str, entry: Entry) -> tuple[str, Doc]:
                 "s": entry.system,
                 "c": entry.code,
                 "u": entry.unit,
+                "cv": entry.cvalue,
+                "cu": entry.cunit,
             }
         )
     if isinstance(entry, ReferenceEntry):

@@ -34,7 +34,9 @@ matcher (``search/matcher.py``); per parameter type:
   ``[V.lo, V.hi)``: eq ``V.lo <= v < V.hi``; ne not eq; gt/sa ``v > V.value``;
   lt/eb ``v < V.value``; ge/le against V.value; ap ``|v - V.value| <= 10 % of |V.value|``;
   quantity also matches the unit: with a system ``s == system and c == code``,
-  without one ``c == code or u == code``;
+  without one ``c == code or u == code``; a UCUM value with a canonical form matches
+  ``cu`` (canonical unit) and the canonical value ``cv`` instead, on entries that have
+  them (the others, ``cu`` absent, as written);
 * composite: one ``$elemMatch`` on ``cmp`` with each component's condition on its
   sub-document (``a.``, ``b.``), so all components match the same element;
 * uri: equality; ``:below`` starts-with; ``:above`` the entry is a prefix of the value;
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ...errors import InvalidError, NotSupportedError
@@ -70,6 +73,7 @@ from ...search.ir import (
     criterion_name,
 )
 from ...search.types.number import approx_window
+from ...search.types.quantity import canonical_value
 from .documents import COMPONENT_FIELDS, COMPOSITE, DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
 
 Filter = dict[str, Any]
@@ -184,27 +188,31 @@ def date_condition(v: DateValue, lo: str, hi: str, now_us: int) -> Filter:
 # ---------------------------------------------------------------------------- numbers
 
 
-def number_condition(v: NumberValue | QuantityValue) -> Filter:
+def number_condition(v: NumberValue | QuantityValue, f: str = "v") -> Filter:
     p = v.prefix
     if p == "eq":
-        return {"v": {"$gte": v.lo, "$lt": v.hi}}
+        return {f: {"$gte": v.lo, "$lt": v.hi}}
     if p == "ne":
-        return {"$or": [{"v": {"$lt": v.lo}}, {"v": {"$gte": v.hi}}]}
+        return {"$or": [{f: {"$lt": v.lo}}, {f: {"$gte": v.hi}}]}
     if p in ("gt", "sa"):
-        return {"v": {"$gt": v.value}}
+        return {f: {"$gt": v.value}}
     if p in ("lt", "eb"):
-        return {"v": {"$lt": v.value}}
+        return {f: {"$lt": v.value}}
     if p == "ge":
-        return {"v": {"$gte": v.value}}
+        return {f: {"$gte": v.value}}
     if p == "le":
-        return {"v": {"$lte": v.value}}
+        return {f: {"$lte": v.value}}
     if p == "ap":
         low, high = approx_window(v.value)
-        return {"v": {"$gte": low, "$lte": high}}
+        return {f: {"$gte": low, "$lte": high}}
     raise InvalidError(f"unknown prefix {p!r}")
 
 
 def quantity_condition(v: QuantityValue) -> Filter:
+    if v.cunit is not None:  # UCUM with a canonical form: canonical unit and value
+        canonical = {"cu": v.cunit, **number_condition(canonical_value(v), "cv")}
+        written = and_({"cu": None}, quantity_condition(replace(v, cunit=None)))
+        return {"$or": [canonical, written]}
     cond = number_condition(v)
     unit: Filter = {}
     if v.system is not None:

@@ -72,7 +72,7 @@ DROP INDEX IF EXISTS ix_number_rid;
 CREATE INDEX IF NOT EXISTS ix_number_rid_pid ON ix_number (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_quantity (pid INTEGER NOT NULL, value REAL NOT NULL, lo REAL NOT NULL,
                                         hi REAL NOT NULL, system TEXT, code TEXT, unit TEXT,
-                                        rid INTEGER NOT NULL);
+                                        rid INTEGER NOT NULL, cvalue REAL, cunit TEXT);
 CREATE INDEX IF NOT EXISTS ix_quantity_value ON ix_quantity (pid, value, rid);
 DROP INDEX IF EXISTS ix_quantity_rid;
 CREATE INDEX IF NOT EXISTS ix_quantity_rid_pid ON ix_quantity (rid, pid);
@@ -92,9 +92,18 @@ CREATE INDEX IF NOT EXISTS ix_uri_rid_pid ON ix_uri (rid, pid);
 -- integers, hence no declared type; string: norm, exact)
 CREATE TABLE IF NOT EXISTS ix_composite (pid INTEGER NOT NULL, t_system TEXT, t_code TEXT,
                                          system TEXT, code TEXT, value REAL, lo, hi, unit TEXT,
-                                         norm TEXT, exact TEXT, rid INTEGER NOT NULL);
+                                         norm TEXT, exact TEXT, rid INTEGER NOT NULL,
+                                         cvalue REAL, cunit TEXT);
 CREATE INDEX IF NOT EXISTS ix_composite_code ON ix_composite (pid, t_code, t_system, rid);
 CREATE INDEX IF NOT EXISTS ix_composite_rid_pid ON ix_composite (rid, pid);
+"""
+
+# columns added after a table's first release: (table, column, type), added when missing,
+# then the statements that need them
+ADDED_COLUMNS = (("ix_quantity", "cvalue", "REAL"), ("ix_quantity", "cunit", "TEXT"))
+AFTER_COLUMNS = """
+-- UCUM canonical quantities (search/ucum.py): unit equality, then a value range
+CREATE INDEX IF NOT EXISTS ix_quantity_canon ON ix_quantity (pid, cunit, cvalue, rid);
 """
 
 INDEX_TABLES = (

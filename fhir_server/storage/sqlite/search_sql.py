@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ...search.index import MAX_INSTANT, MIN_INSTANT
@@ -43,6 +44,7 @@ from ...search.ir import (
     Value,
 )
 from ...search.types.number import approx_window
+from ...search.types.quantity import canonical_value
 from ..cursor import decode
 
 PidOf = Callable[[tuple[str, ...], str], list[int]]
@@ -186,6 +188,13 @@ def value_condition(value: Value, modifier: str | None) -> SQL:
         return f"({head_sql} AND {tail_sql})", [*head_args, *tail_args]
     if isinstance(value, DateValue):
         return date_condition(value.prefix, value.lo, value.hi, "x.lo", "x.hi")
+    if isinstance(value, QuantityValue) and value.cunit is not None:  # UCUM, canonical
+        sql, args = number_condition(canonical_value(value), "x.cvalue")
+        written_sql, written_args = value_condition(replace(value, cunit=None), modifier)
+        return (
+            f"((x.cunit = ? AND {sql}) OR (x.cunit IS NULL AND {written_sql}))",
+            [value.cunit, *args, *written_args],
+        )
     if isinstance(value, QuantityValue):
         sql, args = number_condition(value, "x.value")
         if value.system is not None:
