@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import FHIR_VERSION, __version__, clock
+from ..search.types.composite import component_types, supported
 from ..server import Server
 
 TYPE_INTERACTIONS = [
@@ -59,8 +60,10 @@ def capability_statement(server: Server) -> dict[str, Any]:
     for rtype in sorted(server.definitions.resource_types):
         params = [{"name": n, "definition": url, "type": t} for n, t, url in COMMON_SEARCH]
         for code, sp in sorted(server.registry.for_type(rtype).items()):
-            if sp.type in ("composite", "special") or code in ("_id", "_lastUpdated"):
+            if sp.type == "special" or code in ("_id", "_lastUpdated"):
                 continue
+            if sp.type == "composite" and not supported(component_types(sp, server.registry)):
+                continue  # composite shapes not searched (search/types/composite.SHAPES)
             params.append({"name": code, "definition": sp.url, "type": sp.type})
         resources.append(
             {

@@ -3,8 +3,10 @@
 ``Extractor.extract(resource)`` evaluates every search parameter of the resource's type
 (compiled once per type, recompiled when the registry changes) and converts the values
 with the type modules in ``search/types``. ``_id`` and ``_lastUpdated`` are not
-extracted (backends keep them as columns); composite and special parameters are
-skipped for now.
+extracted (backends keep them as columns); composite parameters of the shapes in
+``types/composite.SHAPES`` give CompositeEntry values (each component's relative path
+evaluated on every element the composite's expression yields); other composites and
+special parameters are skipped.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..definitions import Definitions, load
-from .fhirpath_paths import PathCompiler, Program
+from .fhirpath_paths import NodeProgram, PathCompiler, Program
 from .index import Entry, IndexEntries
-from .registry import SearchRegistry
+from .registry import SearchParamDef, SearchRegistry
 from .types import ExtractContext, Node
+from .types import composite as composite_t
 from .types import date as date_t
 from .types import number as number_t
 from .types import quantity as quantity_t
@@ -48,6 +51,7 @@ class _Compiled:
     type: str
     program: Program
     targets: frozenset[str] = frozenset()
+    components: tuple[tuple[NodeProgram, Converter], ...] = ()  # composite parameters
 
 
 class Extractor:
@@ -83,13 +87,31 @@ class Extractor:
             for code, spd in sorted(self.registry.for_type(resource_type).items()):
                 if code in _NOT_EXTRACTED or spd.expression is None:
                     continue
-                if spd.type not in _CONVERTERS and spd.type != "reference":
-                    continue  # composite / special: not yet
+                components: tuple[tuple[NodeProgram, Converter], ...] = ()
+                if spd.type == "composite":
+                    found = self._components(spd)
+                    if found is None:
+                        continue  # a composite shape not supported
+                    components = found
+                elif spd.type not in _CONVERTERS and spd.type != "reference":
+                    continue  # special
                 program = self._paths.compile_expression(spd.expression, resource_type)
                 if program is not None:
-                    out.append(_Compiled(code, spd.type, program, frozenset(spd.targets)))
+                    out.append(_Compiled(code, spd.type, program, frozenset(spd.targets), components))
             self._compiled[resource_type] = out
         return out
+
+    def _components(self, spd: SearchParamDef) -> tuple[tuple[NodeProgram, Converter], ...] | None:
+        types = composite_t.component_types(spd, self.registry)
+        if not composite_t.supported(types):
+            return None
+        out: list[tuple[NodeProgram, Converter]] = []
+        for (_, expression), ctype in zip(spd.components, types, strict=True):
+            program = self._paths.compile_relative(expression)
+            if program is None or ctype is None:
+                return None
+            out.append((program, _CONVERTERS[ctype]))
+        return tuple(out)
 
     def extract(self, resource: dict[str, Any]) -> IndexEntries:
         rtype = resource.get("resourceType")
@@ -110,10 +132,19 @@ class Extractor:
                     reference_t.extract(node, ctx, entries, identifiers)
                 if identifiers:
                     result[cp.code + ":identifier"] = list(dict.fromkeys(identifiers))
+            elif cp.type == "composite":
+                for node in nodes:
+                    composite_t.extract(node, cp.components, ctx, entries)
             else:
                 convert = _CONVERTERS[cp.type]
                 for node in nodes:
                     convert(node, ctx, entries)
+                if cp.type == "token":
+                    of_type: list[Entry] = []
+                    for node in nodes:
+                        token_t.extract_of_type(node, of_type)
+                    if of_type:
+                        result[cp.code + token_t.OF_TYPE_SUFFIX] = list(dict.fromkeys(of_type))
             if entries:
                 result[cp.code] = entries if len(entries) == 1 else list(dict.fromkeys(entries))
         return result

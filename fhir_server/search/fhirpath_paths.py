@@ -23,7 +23,15 @@ from ..definitions import Definitions
 from .types import ExtractContext, Node
 from .types.reference import reference_type
 
-__all__ = ["PathCompiler", "Program", "Unsupported", "branches_for", "check_expression", "split_union"]
+__all__ = [
+    "NodeProgram",
+    "PathCompiler",
+    "Program",
+    "Unsupported",
+    "branches_for",
+    "check_expression",
+    "split_union",
+]
 
 _RESOURCE = "@resource"  # element typed "Resource": the type is the value's resourceType
 _COMMON_ROOTS = frozenset({"Resource", "DomainResource"})
@@ -35,6 +43,7 @@ _TOKEN_RE = re.compile(
 
 Op = tuple[str, ...]
 Program = Callable[[dict[str, Any]], list[Node]]
+NodeProgram = Callable[[Node], list[Node]]  # a relative path from one node
 
 
 class Unsupported(Exception):
@@ -270,12 +279,19 @@ class PathCompiler:
         root = ops[0][1]
         if root and root != resource_type and root not in _COMMON_ROOTS:
             return None
-        steps = ops[1:]
+        walk = self._walker(ops[1:])
+
+        def run(resource: dict[str, Any]) -> list[Node]:
+            return walk([(resource, resource_type, None)])
+
+        return run
+
+    def _walker(self, steps: list[Op]) -> Callable[[list[Node]], list[Node]]:
+        """The nodes ``steps`` lead to from ``nodes``."""
         ctx = self.ctx
         options = self.field_options
 
-        def run(resource: dict[str, Any]) -> list[Node]:
-            nodes: list[Node] = [(resource, resource_type, None)]
+        def walk(nodes: list[Node]) -> list[Node]:
             for op in steps:
                 kind = op[0]
                 if kind == "field":
@@ -308,6 +324,26 @@ class PathCompiler:
                 if not nodes:
                     return nodes
             return nodes
+
+        return walk
+
+    def compile_relative(self, expression: str) -> NodeProgram | None:
+        """A program over one node for a relative expression (a composite's component:
+        ``code``, ``value.as(Quantity) | value.as(Range)``); None when the expression is
+        not a relative path the walker handles (``%resource...``)."""
+        try:
+            parsed = _Parser(expression).parse()
+        except Unsupported:
+            return None
+        if any(ops[0] != ("root", "") for ops in parsed):
+            return None
+        walks = [self._walker(ops[1:]) for ops in parsed]
+
+        def run(node: Node) -> list[Node]:
+            out: list[Node] = []
+            for walk in walks:
+                out.extend(walk([node]))
+            return out
 
         return run
 

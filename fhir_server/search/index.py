@@ -59,6 +59,8 @@ class QuantityEntry(NamedTuple):
     system: str | None
     code: str | None
     unit: str | None
+    cvalue: float | None = None  # UCUM canonical value (search/ucum.py), when the code converts
+    cunit: str | None = None  # its canonical (SI base) unit
 
 
 class ReferenceEntry(NamedTuple):
@@ -71,10 +73,29 @@ class UriEntry(NamedTuple):
     value: str
 
 
-Entry = TokenEntry | StringEntry | DateEntry | NumberEntry | QuantityEntry | ReferenceEntry | UriEntry
+class CompositeEntry(NamedTuple):
+    """One element of a composite parameter (an Observation, an Observation.component):
+    one entry per component, in the order of the SearchParameter's components, taken
+    from the same element (an element with several values per component yields one
+    CompositeEntry per combination). Supported shapes: ``types/composite.SHAPES``."""
+
+    components: tuple[TokenEntry | StringEntry | DateEntry | QuantityEntry, ...]
+
+
+Entry = (
+    TokenEntry
+    | StringEntry
+    | DateEntry
+    | NumberEntry
+    | QuantityEntry
+    | ReferenceEntry
+    | UriEntry
+    | CompositeEntry
+)
 
 # param code -> entries. Reference.identifier values of a reference parameter are
-# stored as TokenEntry under "<code>:identifier".
+# stored as TokenEntry under "<code>:identifier"; the Identifier.type codings of a token
+# parameter as TokenEntry(type system, "<type code>|<value>") under "<code>:of-type".
 IndexEntries = dict[str, list[Entry]]
 
 ENTRY_KIND: dict[type, str] = {
@@ -85,4 +106,5 @@ ENTRY_KIND: dict[type, str] = {
     QuantityEntry: "quantity",
     ReferenceEntry: "reference",
     UriEntry: "uri",
+    CompositeEntry: "composite",
 }

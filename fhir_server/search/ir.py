@@ -10,9 +10,11 @@ Semantics (search.html):
 * A chained clause has empty ``values``: its condition is ``chain.clause``.
 * ``SearchQuery.clauses`` are ANDed; ``Clause.values`` are ORed.
 * ``Clause.modifier`` is one of: None, "exact", "contains", "missing", "not", "text",
-  "identifier", "below", "above", "type" (the ``:[type]`` modifier on references: the
+  "identifier", "of-type", "below", "above", "type" (the ``:[type]`` modifier on references: the
   type is in ``ReferenceValue.type``).
 * ``:missing`` is a ``MissingValue``.
+* a composite parameter's values are ``CompositeValue`` (one value per component, matched
+  against the components of one ``CompositeEntry``).
 * ``:not`` on a token: the resource matches when NO entry of the parameter matches any
   of the values (resources without the element match too).
 * prefixes: eq ne gt lt ge le sa eb ap (date, number, quantity).
@@ -75,6 +77,12 @@ class QuantityValue:
     hi: float
     system: str | None
     code: str | None  # code or unit
+    # the UCUM canonical form (search/ucum.py) when the system is UCUM and the code converts:
+    # then entries match on their canonical value in the same canonical unit
+    cvalue: float | None = None
+    clo: float | None = None
+    chi: float | None = None
+    cunit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,14 @@ class UriValue:
 
 
 @dataclass(frozen=True)
+class CompositeValue:
+    """``code$value``: one value per component, typed by the component's parameter; all
+    must match the same CompositeEntry."""
+
+    components: tuple[TokenValue | StringValue | DateValue | QuantityValue, ...]
+
+
+@dataclass(frozen=True)
 class MissingValue:
     missing: bool
 
@@ -103,6 +119,7 @@ Value = (
     | QuantityValue
     | ReferenceValue
     | UriValue
+    | CompositeValue
     | MissingValue
 )
 

@@ -11,6 +11,10 @@ of ``extract.py``. Rules (search.html R4, with the per-type details in ``types/*
 * ``:not`` (token) negates the whole clause: no entry matches any value, so resources
   without the element match too;
 * ``:identifier`` (reference) applies token semantics to the "<code>:identifier" entries;
+* a composite value matches when each of its component values matches the component
+  entry at the same position of ONE CompositeEntry (the same element);
+* ``:of-type`` (token) applies token semantics to the "<code>:of-type" entries
+  (``types/token.extract_of_type``);
 * a chained clause matches when an entry of the reference parameter is a local reference
   to ``chain.target_type`` whose resource (``resolve("Type/id")``) matches the inner clause;
 * ``_has:S:p:inner`` matches when some record of type S (``of_type("S")``) has a
@@ -35,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .index import (
+    CompositeEntry,
     DateEntry,
     Entry,
     IndexEntries,
@@ -48,6 +53,7 @@ from .index import (
 from .ir import (
     Clause,
     CompartmentClause,
+    CompositeValue,
     Criterion,
     DateValue,
     HasClause,
@@ -64,6 +70,7 @@ from .ir import (
     UriValue,
     Value,
 )
+from .types import composite as composite_t
 from .types import date as date_t
 from .types import number as number_t
 from .types import quantity as quantity_t
@@ -113,6 +120,10 @@ def value_matches(value: Value, modifier: str | None, entry: Entry, now_us: int)
         return isinstance(entry, ReferenceEntry) and reference_t.match_value(value, entry)
     if isinstance(value, UriValue):
         return isinstance(entry, UriEntry) and uri_t.match_value(value, modifier, entry)
+    if isinstance(value, CompositeValue):
+        return isinstance(entry, CompositeEntry) and composite_t.match_value(
+            value, entry, lambda v, e: value_matches(v, None, e, now_us)
+        )
     return False
 
 
@@ -133,8 +144,8 @@ def _clause(c: Clause, entries: IndexEntries, env: _Env) -> bool:
         present = bool(entries.get(code))
         return any(isinstance(v, MissingValue) and v.missing != present for v in values)
     modifier = c.modifier
-    if modifier == "identifier":
-        found = entries.get(code + ":identifier", ())
+    if modifier in ("identifier", "of-type"):
+        found = entries.get(f"{code}:{modifier}", ())
         hit = any(value_matches(v, None, e, now_us) for v in values for e in found)
         return hit
     inner_modifier = None if modifier in ("not", "type") else modifier

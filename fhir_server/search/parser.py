@@ -34,6 +34,7 @@ from .ir import (
 )
 from .registry import SearchParamDef, SearchRegistry
 from .types import ParseContext, ValueParseError, split_unescaped, unescape
+from .types import composite as composite_t
 from .types import date as date_t
 from .types import number as number_t
 from .types import quantity as quantity_t
@@ -57,8 +58,16 @@ _MODIFIERS: dict[str, frozenset[str]] = {
     "number": number_t.MODIFIERS,
     "quantity": quantity_t.MODIFIERS,
     "uri": uri_t.MODIFIERS,
+    "composite": composite_t.MODIFIERS,
 }
 
+
+_COMPONENT_PARSERS: dict[str, composite_t.ValueParser] = {
+    "token": token_t.parse,
+    "string": string_t.parse,
+    "date": date_t.parse,
+    "quantity": quantity_t.parse,
+}
 
 _PARSERS: dict[str, Callable[[str, str | None, ParseContext], Value]] = {
     "string": string_t.parse,
@@ -157,9 +166,23 @@ class _Parser:
             raise _Skip(f"Search parameters of type {spd.type} ('{code}') are not supported yet")
         targets = self.targets(types, code) if spd.type == "reference" else ()
         param = ParamRef(code, spd.type, targets)
-        return self.clause(name, param, modifier or None, raw)
+        parsers: tuple[composite_t.ValueParser, ...] = ()
+        if spd.type == "composite":
+            ctypes = composite_t.component_types(spd, self.registry)
+            if not composite_t.supported(ctypes):
+                shape = "$".join(t or "unknown" for t in ctypes)
+                raise _Skip(f"Composite search parameter '{code}' ({shape}) is not supported")
+            parsers = tuple(_COMPONENT_PARSERS[t] for t in ctypes if t is not None)
+        return self.clause(name, param, modifier or None, raw, parsers)
 
-    def clause(self, name: str, param: ParamRef, modifier: str | None, raw: str) -> Clause:
+    def clause(
+        self,
+        name: str,
+        param: ParamRef,
+        modifier: str | None,
+        raw: str,
+        parsers: tuple[composite_t.ValueParser, ...] = (),
+    ) -> Clause:
         ptype = param.type
         ctx = self.ctx(name, param.targets)
         pieces = split_unescaped(raw, ",")
@@ -188,6 +211,8 @@ class _Parser:
                     values.extend(reference_t.parse(p, None, ctx, type_modifier) for p in pieces)
             elif ptype == "date":
                 values.extend(self.date_value(name, p, ctx) for p in pieces)
+            elif ptype == "composite":
+                values.extend(composite_t.parse(p, parsers, ctx) for p in pieces)
             else:
                 parse = _PARSERS[ptype]
                 values.extend(parse(p, modifier, ctx) for p in pieces)

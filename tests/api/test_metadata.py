@@ -24,3 +24,10 @@ async def test_health(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     assert r.json()["ready"] is True
     assert "x-request-id" in (await client.get("metadata")).headers
+
+
+async def test_supported_composites_are_listed_and_others_not(client: httpx.AsyncClient) -> None:
+    body = (await client.get("metadata")).json()
+    by_type = {r["type"]: {p["name"]: p for p in r["searchParam"]} for r in body["rest"][0]["resource"]}
+    assert by_type["Observation"]["component-code-value-quantity"]["type"] == "composite"
+    assert "relationship" not in by_type["DocumentReference"]  # reference$token: not searched

@@ -9,15 +9,21 @@ unit)". The numeric part follows the number rules (``number.match_number``).
 
 Extraction: Quantity and its profiles (Age, Count, Distance, Duration, SimpleQuantity),
 Money (value, currency as code in ``urn:iso:std:iso:4217``), Range (one entry per bound).
-UCUM canonicalisation is not done: units compare as written.
+UCUM: a Quantity with system ``http://unitsofmeasure.org`` and a code ``search/ucum.py``
+converts also stores its canonical value and unit; a search value with the UCUM system
+and such a code matches entries that have one on the canonical values in the same
+canonical unit (so ``5.4|http://unitsofmeasure.org|mg`` finds ``5400 ug``); entries
+without one (not convertible, or indexed before) and other values compare as written.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, cast
 
 from ..index import Entry, QuantityEntry
 from ..ir import Prefix, QuantityValue
+from ..ucum import UCUM_SYSTEM, to_canonical
 from . import ExtractContext, Node, ParseContext, ValueParseError, split_prefix, split_unescaped, unescape
 from .number import implicit_range, match_number, parse_number, to_decimal
 from .number import sort_key as sort_key
@@ -36,9 +42,11 @@ def _quantity(q: dict[str, Any], out: list[Entry]) -> None:
     if d is None:
         return
     lo, hi = implicit_range(d)
-    out.append(
-        QuantityEntry(float(d), lo, hi, _str(q.get("system")), _str(q.get("code")), _str(q.get("unit")))
-    )
+    system, code = _str(q.get("system")), _str(q.get("code"))
+    value = float(d)
+    canon = to_canonical((value,), code) if system == UCUM_SYSTEM else None
+    cvalue, cunit = (canon[0][0], canon[1]) if canon else (None, None)
+    out.append(QuantityEntry(value, lo, hi, system, code, _str(q.get("unit")), cvalue, cunit))
 
 
 def extract(node: Node, ctx: ExtractContext, out: list[Entry]) -> None:
@@ -78,12 +86,33 @@ def parse(raw: str, modifier: str | None, ctx: ParseContext) -> QuantityValue:
     lo, hi = implicit_range(d)
     system = unescape(parts[1]) if len(parts) == 3 else ""
     code = unescape(parts[2]) if len(parts) == 3 else ""
-    return QuantityValue(cast(Prefix, prefix), float(d), lo, hi, system or None, code or None)
+    value = QuantityValue(cast(Prefix, prefix), float(d), lo, hi, system or None, code or None)
+    if system == UCUM_SYSTEM:
+        canon = to_canonical((value.value, lo, hi), code)
+        if canon is not None:
+            (cvalue, clo, chi), cunit = canon
+            value = replace(value, cvalue=cvalue, clo=clo, chi=chi, cunit=cunit)
+    return value
+
+
+def canonical_value(value: QuantityValue) -> QuantityValue:
+    """The search value on the canonical scale (value, lo, hi), for the compilers."""
+    assert value.cvalue is not None and value.clo is not None and value.chi is not None
+    return replace(value, value=value.cvalue, lo=value.clo, hi=value.chi)
 
 
 def match_value(value: QuantityValue, entry: QuantityEntry) -> bool:
     """Number semantics on the value; with a system: system and code equal; with a code
-    only: code or unit equal."""
+    only: code or unit equal. A UCUM value with a canonical form against an entry with one:
+    canonical units equal, number semantics on the canonical values (an entry without one,
+    indexed before canonicalisation or not convertible, is compared as written)."""
+    if value.cunit is not None and entry.cunit is not None:
+        c = canonical_value(value)
+        return (
+            entry.cunit == value.cunit
+            and entry.cvalue is not None
+            and match_number(c.prefix, c.value, c.lo, c.hi, entry.cvalue)
+        )
     if value.system is not None:
         if entry.system != value.system:
             return False
@@ -94,4 +123,4 @@ def match_value(value: QuantityValue, entry: QuantityEntry) -> bool:
     return match_number(value.prefix, value.value, value.lo, value.hi, entry.value)
 
 
-__all__ = ["CURRENCY_SYSTEM", "MODIFIERS", "extract", "match_value", "parse", "sort_key"]
+__all__ = ["CURRENCY_SYSTEM", "MODIFIERS", "canonical_value", "extract", "match_value", "parse", "sort_key"]

@@ -17,6 +17,14 @@ Extraction (search.html, Search Types and FHIR types): code (with the implicit s
 its required binding when unambiguous), Coding, CodeableConcept (each coding, plus the
 text as a code-less entry for :text), Identifier (system, value; type.text for :text),
 ContactPoint (value, no system), boolean ("true"/"false"), and string/uri/id values.
+
+``:of-type`` (R4 CodeSystem search-modifier-code): "The search parameter has the format
+system|code|value, where the system and code refer to an Identifier.type.coding.system
+and .code, and match if any of the type codes match. All 3 parts must be present."
+Extraction (``extract_of_type``) stores, per Identifier and per type coding with a system
+and a code, a TokenEntry ``(type system, "<type code>|<value>")`` under the derived key
+``"<code>:of-type"`` (``OF_TYPE_SUFFIX``); the parser builds the same pair, so the search
+is plain token equality on system and code in every backend.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from ..ir import TokenValue
 from ..normalize import norm
 from . import ExtractContext, Node, ParseContext, ValueParseError, split_unescaped, unescape
 
-MODIFIERS = frozenset({"missing", "not", "text"})
+MODIFIERS = frozenset({"missing", "not", "text", "of-type"})
+OF_TYPE_SUFFIX = ":of-type"
 
 _CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
 
@@ -78,6 +87,29 @@ def _identifier(ident: dict[str, Any], out: list[Entry]) -> None:
             text,
         )
     )
+
+
+def of_type_code(type_code: str, value: str) -> str:
+    """The stored/searched code of an ``:of-type`` entry."""
+    return f"{type_code}|{value}"
+
+
+def extract_of_type(node: Node, out: list[Entry]) -> None:
+    """``:of-type`` entries of an Identifier: one per type coding with system and code."""
+    value, fhir_type, _ = node
+    if not isinstance(value, dict) or (fhir_type or _guess(value)) != "Identifier":
+        return
+    ident_value = value.get("value")
+    type_ = value.get("type")
+    if not isinstance(ident_value, str) or not ident_value or not isinstance(type_, dict):
+        return
+    codings = type_.get("coding")
+    for c in codings if isinstance(codings, list) else ():
+        if not isinstance(c, dict):
+            continue
+        system, code = c.get("system"), c.get("code")
+        if isinstance(system, str) and system and isinstance(code, str) and code:
+            out.append(TokenEntry(system, of_type_code(code, ident_value)))
 
 
 def _implicit_system(code: str, binding: str | None, ctx: ExtractContext) -> str | None:
@@ -130,6 +162,15 @@ def _guess(value: dict[str, Any]) -> str | None:
 
 
 def parse(raw: str, modifier: str | None, ctx: ParseContext) -> TokenValue:
+    if modifier == "of-type":
+        parts = split_unescaped(raw, "|", 2)
+        if len(parts) != 3 or not all(parts):
+            raise ValueParseError(
+                f"'{ctx.code}:of-type' takes [type system]|[type code]|[identifier value], "
+                f"all 3 parts present, not '{raw}'"
+            )
+        system, type_code, value = (unescape(p) for p in parts)
+        return TokenValue(system, of_type_code(type_code, value))
     if modifier == "text":
         text = norm(unescape(raw))
         if not text:

@@ -18,9 +18,13 @@ a replica set::
       "str": [{"p": "name", "n": "muller", "e": "Müller"}],
       "dt":  [{"p": "birthdate", "lo": -1, "hi": 86399999999}],
       "num": [{"p": "probability", "v": 0.5, "lo": 0.45, "hi": 0.55}],
-      "qty": [{"p": "value-quantity", "v": 5.4, "lo": 5.35, "hi": 5.45, "s": "...", "c": "mg", "u": "mg"}],
+      "qty": [{"p": "value-quantity", "v": 5.4, "lo": 5.35, "hi": 5.45, "s": "...", "c": "mg", "u": "mg",
+               "cv": 5.4e-06, "cu": "kg"}],         # UCUM canonical value and unit, when known
       "ref": [{"p": "subject", "r": "Patient/1", "t": "Patient", "i": "1", "v": "2"}],
       "uri": [{"p": "url", "v": "http://example.org/fhir/ValueSet/x"}],
+      # composite entries: the components as sub-documents "a", "b" (fields of their kind)
+      "cmp": [{"p": "code-value-quantity", "a": {"s": "http://loinc.org", "c": "8480-6"},
+               "b": {"v": 107.0, "lo": 106.5, "hi": 107.5, "s": "...", "c": "mm[Hg]", "u": "mmHg"}}],
       # per-parameter sort keys (scalars, so sorting never touches arrays):
       "sa": {"name": "anna", "birthdate": -1},             # the smallest value (dates: lo)
       "sd": {"name": "muller", "birthdate": 86399999999},  # the largest value (dates: hi)
@@ -41,6 +45,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...search.index import (
+    CompositeEntry,
     DateEntry,
     Entry,
     IndexEntries,
@@ -57,7 +62,9 @@ Doc = dict[str, Any]
 
 # entry kind -> array field in the resource document
 TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI = "tok", "str", "dt", "num", "qty", "ref", "uri"
-ENTRY_ARRAYS = (TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI)
+COMPOSITE = "cmp"
+ENTRY_ARRAYS = (TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI, COMPOSITE)
+COMPONENT_FIELDS = ("a", "b")  # the sub-documents of a composite entry's components, in order
 SORT_ASC, SORT_DESC, SORT_PRESENT = "sa", "sd", "sp"
 
 # fields a StoredVersion is built from (and the projection searches use)
@@ -111,6 +118,8 @@ def entry_subdoc(code: str, entry: Entry) -> tuple[str, Doc]:
                 "s": entry.system,
                 "c": entry.code,
                 "u": entry.unit,
+                "cv": entry.cvalue,
+                "cu": entry.cunit,
             }
         )
     if isinstance(entry, ReferenceEntry):
@@ -125,6 +134,13 @@ def entry_subdoc(code: str, entry: Entry) -> tuple[str, Doc]:
         )
     if isinstance(entry, UriEntry):
         return URI, {"p": code, "v": entry.value}
+    if isinstance(entry, CompositeEntry):
+        doc: Doc = {"p": code}
+        for name, component in zip(COMPONENT_FIELDS, entry.components, strict=True):
+            _, sub = entry_subdoc(code, component)
+            del sub["p"]
+            doc[name] = sub
+        return COMPOSITE, doc
     raise TypeError(f"unknown index entry {entry!r}")
 
 

@@ -12,7 +12,9 @@
   ``(type, tok.p, tok.s)`` (``system|``), ``(type, tok.p, tok.t)`` (``:text``),
   ``(type, str.p, str.n)``, ``(type, str.p, str.e)``, ``(type, ref.p, ref.r)``,
   ``(type, ref.p, ref.i)`` (plain-id references), ``(type, dt.p, dt.lo, dt.hi)``,
-  ``(type, num.p, num.v)``, ``(type, qty.p, qty.v)``, ``(type, uri.p, uri.v)``;
+  ``(type, num.p, num.v)``, ``(type, qty.p, qty.v)``, ``(type, qty.p, qty.cu, qty.cv)``
+  (UCUM canonical), ``(type, uri.p, uri.v)``,
+  ``(type, cmp.p, cmp.a.c, cmp.a.s)`` (composites, led by their token component);
 * ``(ref.r)``: reverse references (``_revinclude``) by target whatever the source.
 
 Sorting on a parameter uses the scalar per-parameter keys ``sa.<code>`` /
@@ -74,7 +76,9 @@ INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
         _spec("dt_range", "type", "dt.p", "dt.lo", "dt.hi"),
         _spec("num_value", "type", "num.p", "num.v"),
         _spec("qty_value", "type", "qty.p", "qty.v"),
+        _spec("qty_canonical", "type", "qty.p", "qty.cu", "qty.cv"),
         _spec("uri_value", "type", "uri.p", "uri.v"),
+        _spec("cmp_code", "type", "cmp.p", "cmp.a.c", "cmp.a.s"),
     ),
     HISTORY: (
         _spec("instance", "type", "id", "version"),

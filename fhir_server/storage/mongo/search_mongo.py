@@ -13,6 +13,7 @@ matcher (``search/matcher.py``); per parameter type:
 * token: ``code`` (any system), ``system|code``, ``|code`` (no system), ``system|``;
   ``:text`` starts-with on ``t``; ``:not`` no entry matches any value;
   ``:identifier`` on a reference: token semantics on the ``<code>:identifier`` entries;
+  ``:of-type`` likewise on the ``<code>:of-type`` entries (type system, "type code|value");
 * reference: ``Type/id`` equality on ``r`` (and ``v`` when a version is given); a plain
   id matches a local reference ``T/id`` of any known type T (indexed id part ``i``);
   ``:[type]`` restricts the type; chains resolve the inner clause first (capped by the
@@ -33,7 +34,11 @@ matcher (``search/matcher.py``); per parameter type:
   ``[V.lo, V.hi)``: eq ``V.lo <= v < V.hi``; ne not eq; gt/sa ``v > V.value``;
   lt/eb ``v < V.value``; ge/le against V.value; ap ``|v - V.value| <= 10 % of |V.value|``;
   quantity also matches the unit: with a system ``s == system and c == code``,
-  without one ``c == code or u == code``;
+  without one ``c == code or u == code``; a UCUM value with a canonical form matches
+  ``cu`` (canonical unit) and the canonical value ``cv`` instead, on entries that have
+  them (the others, ``cu`` absent, as written);
+* composite: one ``$elemMatch`` on ``cmp`` with each component's condition on its
+  sub-document (``a.``, ``b.``), so all components match the same element;
 * uri: equality; ``:below`` starts-with; ``:above`` the entry is a prefix of the value;
 * ``:missing=true``: no entry of the param; ``false``: at least one.
 """
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ...errors import InvalidError, NotSupportedError
@@ -49,6 +55,7 @@ from ...search.index import MAX_INSTANT, MIN_INSTANT
 from ...search.ir import (
     Clause,
     CompartmentClause,
+    CompositeValue,
     Criterion,
     DateValue,
     HasClause,
@@ -66,7 +73,8 @@ from ...search.ir import (
     criterion_name,
 )
 from ...search.types.number import approx_window
-from .documents import DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
+from ...search.types.quantity import canonical_value
+from .documents import COMPONENT_FIELDS, COMPOSITE, DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
 
 Filter = dict[str, Any]
 # (resource type, filter on that type, parameter name for messages, with references?)
@@ -88,6 +96,7 @@ ARRAY_OF: dict[ParamType, str] = {
     "number": NUMBER,
     "quantity": QUANTITY,
     "uri": URI,
+    "composite": COMPOSITE,
 }
 NOTHING: Filter = {"_id": {"$in": []}}
 NO_ENTRY: Filter = {"p": {"$in": []}}  # inside $elemMatch: matches no entry
@@ -179,27 +188,31 @@ def date_condition(v: DateValue, lo: str, hi: str, now_us: int) -> Filter:
 # ---------------------------------------------------------------------------- numbers
 
 
-def number_condition(v: NumberValue | QuantityValue) -> Filter:
+def number_condition(v: NumberValue | QuantityValue, f: str = "v") -> Filter:
     p = v.prefix
     if p == "eq":
-        return {"v": {"$gte": v.lo, "$lt": v.hi}}
+        return {f: {"$gte": v.lo, "$lt": v.hi}}
     if p == "ne":
-        return {"$or": [{"v": {"$lt": v.lo}}, {"v": {"$gte": v.hi}}]}
+        return {"$or": [{f: {"$lt": v.lo}}, {f: {"$gte": v.hi}}]}
     if p in ("gt", "sa"):
-        return {"v": {"$gt": v.value}}
+        return {f: {"$gt": v.value}}
     if p in ("lt", "eb"):
-        return {"v": {"$lt": v.value}}
+        return {f: {"$lt": v.value}}
     if p == "ge":
-        return {"v": {"$gte": v.value}}
+        return {f: {"$gte": v.value}}
     if p == "le":
-        return {"v": {"$lte": v.value}}
+        return {f: {"$lte": v.value}}
     if p == "ap":
         low, high = approx_window(v.value)
-        return {"v": {"$gte": low, "$lte": high}}
+        return {f: {"$gte": low, "$lte": high}}
     raise InvalidError(f"unknown prefix {p!r}")
 
 
 def quantity_condition(v: QuantityValue) -> Filter:
+    if v.cunit is not None:  # UCUM with a canonical form: canonical unit and value
+        canonical = {"cu": v.cunit, **number_condition(canonical_value(v), "cv")}
+        written = and_({"cu": None}, quantity_condition(replace(v, cunit=None)))
+        return {"$or": [canonical, written]}
     cond = number_condition(v)
     unit: Filter = {}
     if v.system is not None:
@@ -246,6 +259,17 @@ def reference_condition(v: ReferenceValue) -> Filter:
     if v.version is not None:
         cond["v"] = v.version
     return cond
+
+
+def prefixed(f: Filter, prefix: str) -> Filter:
+    """``f`` on the fields of a sub-document: ``{"c": x}`` -> ``{"a.c": x}``."""
+    out: Filter = {}
+    for k, v in f.items():
+        if k in ("$or", "$and", "$nor"):
+            out[k] = [prefixed(x, prefix) for x in v]
+        else:
+            out[prefix + k] = v
+    return out
 
 
 # ---------------------------------------------------------------------------- clauses
@@ -325,6 +349,10 @@ class Compiler:
             if ptype != "reference":
                 raise InvalidError(f":identifier applies to reference parameters, not '{code}'")
             array, code = TOKEN, f"{code}:identifier"
+        elif mod == "of-type":
+            if ptype != "token":
+                raise InvalidError(f":of-type applies to token parameters, not '{code}'")
+            array, code, mod = TOKEN, f"{code}:of-type", None
         conds = [self.value_condition(ptype, mod, v, code) for v in c.values]
         matches = [{array: {"$elemMatch": {"p": code, **cond}}} for cond in conds]
         if mod == "not":
@@ -362,6 +390,13 @@ class Compiler:
         elif isinstance(v, NumberValue) and ptype == "number":
             if mod is None:
                 return number_condition(v)
+        elif isinstance(v, CompositeValue) and ptype == "composite":
+            if mod is None:
+                parts = [
+                    prefixed(self.component_condition(c, code), name + ".")
+                    for name, c in zip(COMPONENT_FIELDS, v.components, strict=True)
+                ]
+                return and_(*parts)
         elif isinstance(v, UriValue) and ptype == "uri":
             if mod is None:
                 return {"v": v.value}
@@ -375,6 +410,17 @@ class Compiler:
         raise NotSupportedError(
             f"modifier :{mod} is not supported on {ptype} parameter '{code}'", expression=(code,)
         )
+
+    def component_condition(self, v: Value, code: str) -> Filter:
+        if isinstance(v, TokenValue):
+            return token_condition(v, None)
+        if isinstance(v, QuantityValue):
+            return quantity_condition(v)
+        if isinstance(v, DateValue):
+            return date_condition(v, "lo", "hi", self.now_us)
+        if isinstance(v, StringValue):
+            return {"n": starts_with(v.norm)}
+        raise NotSupportedError(f"composite component {v!r} of '{code}' is not supported", expression=(code,))
 
 
 def compartment(c: CompartmentClause) -> Filter:

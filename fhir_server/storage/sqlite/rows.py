@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...search.index import (
+    CompositeEntry,
     DateEntry,
     Entry,
     IndexEntries,
@@ -40,14 +41,46 @@ INSERT = {
     "ix_date": "INSERT INTO ix_date (pid, lo, hi, rid) VALUES (?, ?, ?, ?)",
     "ix_number": "INSERT INTO ix_number (pid, value, lo, hi, rid) VALUES (?, ?, ?, ?, ?)",
     "ix_quantity": (
-        "INSERT INTO ix_quantity (pid, value, lo, hi, system, code, unit, rid) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO ix_quantity (pid, value, lo, hi, system, code, unit, cvalue, cunit, rid) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     "ix_reference": (
         "INSERT INTO ix_reference (pid, target, rtype, rid_part, version, rid) VALUES (?, ?, ?, ?, ?, ?)"
     ),
     "ix_uri": "INSERT INTO ix_uri (pid, value, rid) VALUES (?, ?, ?)",
+    "ix_composite": (
+        "INSERT INTO ix_composite (pid, t_system, t_code, system, code, value, lo, hi, unit, norm, exact, "
+        "cvalue, cunit, rid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
 }
+
+
+def _composite_row(e: CompositeEntry) -> tuple[Any, ...]:
+    """(t_system, t_code, system, code, value, lo, hi, unit, norm, exact, cvalue, cunit);
+    see schema.py."""
+    first, second = e.components
+    if not isinstance(first, TokenEntry):
+        raise TypeError(f"composite entries start with a token, not {first!r}")
+    head = (first.system, first.code)
+    if isinstance(second, TokenEntry):
+        return (*head, second.system, second.code, None, None, None, None, None, None, None, None)
+    if isinstance(second, QuantityEntry):
+        return (
+            *head,
+            second.system,
+            second.code,
+            second.value,
+            second.lo,
+            second.hi,
+            second.unit,
+            None,
+            None,
+            second.cvalue,
+            second.cunit,
+        )
+    if isinstance(second, DateEntry):
+        return (*head, None, None, None, second.lo, second.hi, None, None, None, None, None)
+    return (*head, None, None, None, None, None, None, second.norm, second.exact, None, None)
 
 
 def _reference_row(e: ReferenceEntry) -> tuple[Any, ...]:
@@ -62,9 +95,13 @@ ROW: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
     StringEntry: ("ix_string", lambda e: (e.norm, e.exact)),
     DateEntry: ("ix_date", lambda e: (e.lo, e.hi)),
     NumberEntry: ("ix_number", lambda e: (e.value, e.lo, e.hi)),
-    QuantityEntry: ("ix_quantity", lambda e: (e.value, e.lo, e.hi, e.system, e.code, e.unit)),
+    QuantityEntry: (
+        "ix_quantity",
+        lambda e: (e.value, e.lo, e.hi, e.system, e.code, e.unit, e.cvalue, e.cunit),
+    ),
     ReferenceEntry: ("ix_reference", _reference_row),
     UriEntry: ("ix_uri", lambda e: (e.value,)),
+    CompositeEntry: ("ix_composite", _composite_row),
 }
 
 

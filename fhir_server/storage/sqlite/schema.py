@@ -72,7 +72,7 @@ DROP INDEX IF EXISTS ix_number_rid;
 CREATE INDEX IF NOT EXISTS ix_number_rid_pid ON ix_number (rid, pid);
 CREATE TABLE IF NOT EXISTS ix_quantity (pid INTEGER NOT NULL, value REAL NOT NULL, lo REAL NOT NULL,
                                         hi REAL NOT NULL, system TEXT, code TEXT, unit TEXT,
-                                        rid INTEGER NOT NULL);
+                                        rid INTEGER NOT NULL, cvalue REAL, cunit TEXT);
 CREATE INDEX IF NOT EXISTS ix_quantity_value ON ix_quantity (pid, value, rid);
 DROP INDEX IF EXISTS ix_quantity_rid;
 CREATE INDEX IF NOT EXISTS ix_quantity_rid_pid ON ix_quantity (rid, pid);
@@ -86,6 +86,24 @@ CREATE TABLE IF NOT EXISTS ix_uri (pid INTEGER NOT NULL, value TEXT NOT NULL, ri
 CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (pid, value, rid);
 DROP INDEX IF EXISTS ix_uri_rid;
 CREATE INDEX IF NOT EXISTS ix_uri_rid_pid ON ix_uri (rid, pid);
+-- composite parameters (token$token|quantity|date|string): one row per CompositeEntry,
+-- the first (token) component in t_system/t_code, the second in the columns of its kind
+-- (token: system, code; quantity: value, lo, hi, system, code, unit; date: lo, hi as
+-- integers, hence no declared type; string: norm, exact)
+CREATE TABLE IF NOT EXISTS ix_composite (pid INTEGER NOT NULL, t_system TEXT, t_code TEXT,
+                                         system TEXT, code TEXT, value REAL, lo, hi, unit TEXT,
+                                         norm TEXT, exact TEXT, rid INTEGER NOT NULL,
+                                         cvalue REAL, cunit TEXT);
+CREATE INDEX IF NOT EXISTS ix_composite_code ON ix_composite (pid, t_code, t_system, rid);
+CREATE INDEX IF NOT EXISTS ix_composite_rid_pid ON ix_composite (rid, pid);
+"""
+
+# columns added after a table's first release: (table, column, type), added when missing,
+# then the statements that need them
+ADDED_COLUMNS = (("ix_quantity", "cvalue", "REAL"), ("ix_quantity", "cunit", "TEXT"))
+AFTER_COLUMNS = """
+-- UCUM canonical quantities (search/ucum.py): unit equality, then a value range
+CREATE INDEX IF NOT EXISTS ix_quantity_canon ON ix_quantity (pid, cunit, cvalue, rid);
 """
 
 INDEX_TABLES = (
@@ -96,4 +114,5 @@ INDEX_TABLES = (
     "ix_quantity",
     "ix_reference",
     "ix_uri",
+    "ix_composite",
 )

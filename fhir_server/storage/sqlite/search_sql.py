@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ...search.index import MAX_INSTANT, MIN_INSTANT
 from ...search.ir import (
     Clause,
     CompartmentClause,
+    CompositeValue,
     Criterion,
     DateValue,
     HasClause,
@@ -42,6 +44,7 @@ from ...search.ir import (
     Value,
 )
 from ...search.types.number import approx_window
+from ...search.types.quantity import canonical_value
 from ..cursor import decode
 
 PidOf = Callable[[tuple[str, ...], str], list[int]]
@@ -55,6 +58,7 @@ TABLE = {
     "quantity": "ix_quantity",
     "reference": "ix_reference",
     "uri": "ix_uri",
+    "composite": "ix_composite",
 }
 TOP = "\U0010ffff"
 
@@ -149,6 +153,20 @@ def number_condition(v: NumberValue | QuantityValue, col: str) -> SQL:
     return f"({col} >= ? AND {col} <= ?)", [low, high]
 
 
+def token_condition(value: TokenValue, system_col: str, code_col: str) -> SQL:
+    parts: list[str] = []
+    args: list[Any] = []
+    if value.code is not None:
+        parts.append(f"{code_col} = ?")
+        args.append(value.code)
+    if value.system == "":
+        parts.append(f"{system_col} IS NULL")
+    elif value.system is not None:
+        parts.append(f"{system_col} = ?")
+        args.append(value.system)
+    return "(" + (" AND ".join(parts) or "1") + ")", args
+
+
 def value_condition(value: Value, modifier: str | None) -> SQL:
     if isinstance(value, StringValue):
         if modifier == "exact":
@@ -160,19 +178,23 @@ def value_condition(value: Value, modifier: str | None) -> SQL:
         if modifier == "text":
             text = value.text or ""
             return "(x.text >= ? AND x.text < ?)", [text, text + TOP]
-        parts: list[str] = []
-        args: list[Any] = []
-        if value.code is not None:
-            parts.append("x.code = ?")
-            args.append(value.code)
-        if value.system == "":
-            parts.append("x.system IS NULL")
-        elif value.system is not None:
-            parts.append("x.system = ?")
-            args.append(value.system)
-        return "(" + (" AND ".join(parts) or "1") + ")", args
+        return token_condition(value, "x.system", "x.code")
+    if isinstance(value, CompositeValue):  # ix_composite: a token, then a value of its kind
+        first, second = value.components
+        if not isinstance(first, TokenValue):
+            raise TypeError(f"composite values start with a token, not {first!r}")
+        head_sql, head_args = token_condition(first, "x.t_system", "x.t_code")
+        tail_sql, tail_args = value_condition(second, None)
+        return f"({head_sql} AND {tail_sql})", [*head_args, *tail_args]
     if isinstance(value, DateValue):
         return date_condition(value.prefix, value.lo, value.hi, "x.lo", "x.hi")
+    if isinstance(value, QuantityValue) and value.cunit is not None:  # UCUM, canonical
+        sql, args = number_condition(canonical_value(value), "x.cvalue")
+        written_sql, written_args = value_condition(replace(value, cunit=None), modifier)
+        return (
+            f"((x.cunit = ? AND {sql}) OR (x.cunit IS NULL AND {written_sql}))",
+            [value.cunit, *args, *written_args],
+        )
     if isinstance(value, QuantityValue):
         sql, args = number_condition(value, "x.value")
         if value.system is not None:
@@ -189,7 +211,7 @@ def value_condition(value: Value, modifier: str | None) -> SQL:
     if isinstance(value, NumberValue):
         return number_condition(value, "x.value")
     if isinstance(value, ReferenceValue):
-        parts = []
+        parts: list[str] = []
         args = []
         if value.target is not None:
             parts.append("x.target = ?")
@@ -275,8 +297,8 @@ class Compiler:
     def clause(self, c: Clause, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
         kind = c.param.type
         code = c.param.code
-        if c.modifier == "identifier":
-            kind, code = "token", f"{code}:identifier"
+        if c.modifier in ("identifier", "of-type"):
+            kind, code = "token", f"{code}:{c.modifier}"
         table = TABLE.get(kind)
         if table is None:
             raise TypeError(f"parameter type {kind} is not searchable here")
@@ -303,7 +325,7 @@ class Compiler:
                 f"WHERE {inner_type} = ? AND {inner_alias}.deleted = 0 AND {inner_sql}))"
             )
             return sql, [*pids, c.chain.target_type, c.chain.target_type, *inner_args]
-        modifier = None if c.modifier in ("not", "identifier") else c.modifier
+        modifier = None if c.modifier in ("not", "identifier", "of-type") else c.modifier
         ors: list[str] = []
         args: list[Any] = list(pids)
         for v in c.values:
@@ -377,7 +399,7 @@ def _rank(c: Criterion) -> int:
     if c.chain is not None:
         return 2
     first = c.values[0] if c.values else None
-    if isinstance(first, ReferenceValue):
+    if isinstance(first, ReferenceValue | CompositeValue):
         return 1
     if isinstance(first, TokenValue):
         if c.modifier == "text":

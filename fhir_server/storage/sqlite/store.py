@@ -37,7 +37,7 @@ from .params import ParamIds
 from .references import references_of
 from .rows import COLUMNS, INSERT, index_rows
 from .rows import stored_row as _row
-from .schema import DDL, INDEX_TABLES, SCHEMA_VERSION
+from .schema import ADDED_COLUMNS, AFTER_COLUMNS, DDL, INDEX_TABLES, SCHEMA_VERSION
 from .search_sql import compile_search, count_sql
 
 CONTENTION_SECONDS = 2.0
@@ -241,6 +241,11 @@ class SQLiteStore:
 
         def init(c: sqlite3.Connection) -> None:
             c.executescript(DDL)
+            for table, column, ctype in ADDED_COLUMNS:
+                present = {row[1] for row in c.execute(f"PRAGMA table_info({table})")}
+                if column not in present:  # a database from before the column (rows get NULL)
+                    c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ctype}")
+            c.executescript(AFTER_COLUMNS)
             c.execute(
                 "INSERT OR IGNORE INTO meta_info (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),

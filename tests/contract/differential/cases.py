@@ -3,11 +3,12 @@
 For each resource type and each of its search parameters of type string, token,
 reference, date, number, quantity or uri that has values in the data: values found in
 the data (whole, prefixes, accent-stripped), a value absent from the data, every
-modifier the parser supports for the type (``types/*.MODIFIERS``), every prefix on
+modifier the parser supports for the type (``types/*.MODIFIERS``; ``:of-type`` from the
+Identifier.type codings found), every prefix on
 dates (year, month, day and second precision), numbers and quantities, OR lists, ANDs
 of two parameters, one- and two-level chains, ``_has`` (one and two levels deep, with
 modifiers, combined with other criteria; ``reverse.py``), ``_id``, ``_lastUpdated`` and ``_sort`` (both
-directions). Every case is a query string the parser accepts in strict mode.
+directions), composites (``composite.py``). Every case is a query string the parser accepts in strict mode.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from fhir_server.search.parser import parse_search
 from fhir_server.search.registry import SearchParamDef, SearchRegistry
 
 from .case import PAGE_SIZES, Case, pick
+from .composite import composite_cases
 from .corpus import BASE_URL, Item
 from .reverse import reverse_cases
 from .system import system_cases
@@ -105,6 +107,7 @@ class Generator:
             "number": self.number,
             "quantity": self.quantity,
             "uri": self.uri,
+            "composite": lambda rtype, code, spd: composite_cases(self, rtype, code),
         }
         present = {code for it in self.by_type[rtype] for code in it.index}
         for code in sorted(params):
@@ -169,6 +172,13 @@ class Generator:
         for text in pick(texts, 1):
             self.add(rtype, (f"{code}:text", escape(text)))
             self.add(rtype, (f"{code}:text", escape(text[:3])))
+        of_type = sorted(
+            {(e.system or "", e.code) for e in self.entries(rtype, f"{code}:of-type", TokenEntry) if e.code}
+        )
+        for system, type_value in pick(of_type):
+            type_code, _, value = type_value.partition("|")
+            self.add(rtype, (f"{code}:of-type", f"{escape(system)}|{escape(type_code)}|{escape(value)}"))
+            self.add(rtype, (f"{code}:of-type", f"{escape(system)}|{escape(type_code)}|zz-absent"))
         self.add(rtype, (code, "zz-absent"))
         self.add(rtype, (f"{code}:not", "zz-absent"))
         self.missing(rtype, code)

@@ -43,7 +43,7 @@ def test_keys_are_parameters_of_the_type(
     for resource in examples[::7]:
         params = registry.for_type(resource["resourceType"])
         for key in extractor.extract(resource):
-            assert key.removesuffix(":identifier") in params
+            assert key.removesuffix(":identifier").removesuffix(":of-type") in params
 
 
 def test_patient_example(extractor: Extractor, example: Any) -> None:
@@ -71,10 +71,8 @@ def test_union_pruned_to_the_type(extractor: Extractor, example: Any) -> None:
     assert TokenEntry(None, None, "blood pressure systolic & diastolic") in e["code"]  # CodeableConcept.text
     assert e["patient"] == [ReferenceEntry("Patient/example", "Patient")]  # where(resolve() is Patient)
     assert e["_profile"] == [UriEntry("http://hl7.org/fhir/StructureDefinition/vitalsigns")]
-    assert (
-        QuantityEntry(107.0, 106.5, 107.5, "http://unitsofmeasure.org", "mm[Hg]", "mmHg")
-        in e["component-value-quantity"]
-    )
+    written = QuantityEntry(107.0, 106.5, 107.5, "http://unitsofmeasure.org", "mm[Hg]", "mmHg")
+    assert written[:6] in [q[:6] for q in e["component-value-quantity"]]  # + UCUM canonical fields
     assert e["based-on:identifier"] == [TokenEntry("https://acme.org/identifiers", "1234")]
 
 
