@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -20,6 +21,7 @@ from .config import Settings
 from .context import RequestContext
 from .definitions import load
 from .errors import FhirError, InvalidError
+from .search import ucum
 from .search.extract import Extractor
 from .search.registry import SearchRegistry
 from .server import Server
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await server.store.start()
+        # load the UCUM unit registry now (~0.5 s) rather than inside the first request with a quantity
+        await asyncio.to_thread(ucum.canonical, "mg")
         logs.log(logger, logging.INFO, "started", store=server.store.name, base=server.base_url)
         try:
             yield

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from typing import Any
 
 
@@ -40,7 +41,7 @@ class Settings:
     chain_limit: int = 1000
     log_level: str = "info"
 
-    @property
+    @cached_property
     def fhir_base(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}/fhir").rstrip("/")
 

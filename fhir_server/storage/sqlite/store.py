@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ...search.ir import SearchQuery
 from ..cursor import encode
@@ -41,6 +40,7 @@ from .schema import ADDED_COLUMNS, AFTER_COLUMNS, DDL, INDEX_TABLES, SCHEMA_VERS
 from .search_sql import compile_search, count_sql
 
 CONTENTION_SECONDS = 2.0
+T = TypeVar("T")
 
 
 def apply_write(conn: sqlite3.Connection, params: ParamIds, op: WriteOp) -> None:
@@ -105,36 +105,37 @@ class SQLiteTransaction:
         self._pending: list[WriteOp] = []
         self._begun = False
 
-    async def _begin_and_flush(self) -> None:
+    async def _locked(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` inside this unit's SQLite transaction, in one trip to the writer thread:
+        ``BEGIN IMMEDIATE`` the first time (after taking the write lock), then the buffered
+        writes, then ``fn`` — so they see each other. The lock is released by commit/rollback."""
         store = self._store
-        if not self._begun:
+        first = not self._begun
+        if first:
             await store.write_lock.acquire()
             self._begun = True
-            try:
-                await store.conns.write(lambda c: c.execute("BEGIN IMMEDIATE"))
-            except BaseException:
-                self._begun = False
-                store.write_lock.release()
-                raise
         ops, self._pending = self._pending, []
-        if ops:
-            await store.conns.write(partial(apply_all, params=store.params, ops=ops))
+
+        def job(c: sqlite3.Connection) -> T:
+            if first:
+                c.execute("BEGIN IMMEDIATE")
+            apply_all(c, store.params, ops)
+            return fn(c)
+
+        return await store.conns.write(job)
 
     async def read(self, resource_type: str, id: str) -> StoredVersion | None:
         if not self._begun and not self._pending and not self._store.is_contended(resource_type, id):
             # optimistic: whatever is written after this read names the version it saw
             return await self._store.read(resource_type, id)
-        await self._begin_and_flush()
-        return await self._store.conns.write(lambda c: self._store._read(c, resource_type, id))
+        return await self._locked(lambda c: self._store._read(c, resource_type, id))
 
     async def search_keys(self, query: SearchQuery, limit: int) -> list[tuple[str, str]]:
-        await self._begin_and_flush()
-
         def job(c: sqlite3.Connection) -> list[tuple[str, str]]:
             sql, args = compile_search(query, self._store.params.lookup(c), limit=limit, keys_only=True)
             return [(r[0], r[1]) for r in c.execute(sql, args)]
 
-        return await self._store.conns.write(job)
+        return await self._locked(job)
 
     async def write(self, op: WriteOp) -> None:
         self._pending.append(op)
