@@ -255,24 +255,38 @@ class Compiler:
                 args.extend(a)
             return "(" + " OR ".join(ors) + ")", args
         if isinstance(c, HasClause):
-            return self.has(c, alias, types)
+            return self.has(c, alias, types, drive)
         if isinstance(c, CompartmentClause):
             return self.compartment(c, alias)
         return self.clause(c, alias, types, drive)
 
-    def has(self, c: HasClause, alias: str, types: tuple[str, ...]) -> SQL:
+    def has(self, c: HasClause, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
+        """``_has:Source:param:inner``. Driving: the candidates' rids from the sources that
+        match (``rid IN``); otherwise, per candidate, the sources referencing it through the
+        (pid, target) index, each checked against the inner criterion (nothing materialised)."""
         if len(types) != 1:
             raise TypeError("_has needs exactly one candidate resource type")
         src = alias + "h"
         pids = self.pids((c.source_type,), c.reference_param)
+        marks = _marks(len(pids))
+        if not drive:
+            inner_sql, inner_args = self.criterion(c.clause, src, (c.source_type,), drive=False)
+            sql = (
+                f"EXISTS (SELECT 1 FROM ix_reference x JOIN resources {src} ON {src}.rid = x.rid "
+                f"WHERE x.pid IN ({marks}) AND x.target = ? || {alias}.id "
+                f"AND {src}.type = ? AND {src}.deleted = 0 AND {inner_sql})"
+            )
+            return sql, [*pids, f"{types[0]}/", c.source_type, *inner_args]
         inner_sql, inner_args = self.criterion(c.clause, src, (c.source_type,))
         src_type = f"+{src}.type" if drives_by_rid((c.clause,)) else f"{src}.type"
+        cand = alias + "t"
         sql = (
-            f"{alias}.id IN (SELECT x.rid_part FROM ix_reference x WHERE x.pid IN ({_marks(len(pids))}) "
+            f"{alias}.rid IN (SELECT {cand}.rid FROM resources {cand} WHERE {cand}.type = ? AND {cand}.id IN "
+            f"(SELECT x.rid_part FROM ix_reference x WHERE x.pid IN ({marks}) "
             f"AND x.rtype = ? AND x.rid IN (SELECT {src}.rid FROM resources {src} "
-            f"WHERE {src_type} = ? AND {src}.deleted = 0 AND {inner_sql}))"
+            f"WHERE {src_type} = ? AND {src}.deleted = 0 AND {inner_sql})))"
         )
-        return sql, [*pids, types[0], c.source_type, *inner_args]
+        return sql, [types[0], *pids, types[0], c.source_type, *inner_args]
 
     def compartment(self, c: CompartmentClause, alias: str) -> SQL:
         ctype, _, cid = c.target.partition("/")
@@ -392,6 +406,8 @@ def _rank(c: Criterion) -> int:
     """How selective an index lookup for ``c`` is likely to be (lower drives the query)."""
     if isinstance(c, CompartmentClause):  # references to one resource, unless {def} is ORed in
         return 99 if any("{def}" in codes for _, codes in c.params) else 1
+    if isinstance(c, HasClause):  # drives only when nothing better does
+        return 5
     if not isinstance(c, Clause) or c.modifier == "not":
         return 99
     if c.values and isinstance(c.values[0], MissingValue):

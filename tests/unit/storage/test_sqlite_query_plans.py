@@ -113,3 +113,20 @@ async def test_compartment_search_seeks_references_to_the_compartment(store: SQL
     assert "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)" in lines
     assert any("ix_reference_target (pid=? AND target=?)" in line for line in lines)
     assert_no_scan(lines)
+
+
+async def test_has_is_checked_per_candidate_when_another_criterion_drives(store: SQLiteStore) -> None:
+    lines = plan(
+        store, "Patient", [("_has:Coverage:beneficiary:status", "active"), ("identifier", "urn:x|1")]
+    )
+    assert any("ix_token_code (pid=? AND code=? AND system=?)" in line for line in lines)
+    # the sources referencing each candidate come from the (pid, target) index, not a list of all
+    assert any("ix_reference_target (pid=? AND target=?)" in line for line in lines)
+    assert_no_scan(lines)
+
+
+async def test_has_alone_drives_from_the_matching_sources(store: SQLiteStore) -> None:
+    lines = plan(store, "Patient", [("_has:Coverage:beneficiary:payor", "Organization/1")])
+    assert "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)" in lines
+    assert any("ix_reference_target (pid=? AND target=?)" in line for line in lines)
+    assert_no_scan(lines)
