@@ -12,7 +12,7 @@ from ..errors import InvalidError, TooLargeError
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise TooLargeError(f"The request body ({declared} bytes) exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0

@@ -23,7 +23,7 @@ ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 def parse_etag(value: str) -> int:
     m = ETAG.match(value)
-    if not m or not m.group(1).isdigit():
+    if not m or not (m.group(1).isascii() and m.group(1).isdigit()):
         raise InvalidError(f"If-Match '{value}' is not a version ETag like W/\"3\"", expression="If-Match")
     return int(m.group(1))
 

@@ -10,7 +10,7 @@ from .resources import require_type
 
 async def vread(server: Server, resource_type: str, id: str, vid: str) -> StoredVersion:
     require_type(server, resource_type)
-    if not vid.isdigit():
+    if not (vid.isascii() and vid.isdigit()):
         raise NotFoundError(f"{resource_type}/{id} has no version '{vid}'")
     found = await server.store.vread(resource_type, id, int(vid))
     if found is None:

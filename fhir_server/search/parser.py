@@ -357,7 +357,7 @@ class _Parser:
 
 
 def _count(name: str, raw: str, max_count: int) -> int:
-    if not raw.strip().isdigit():
+    if not (raw.strip().isascii() and raw.strip().isdigit()):
         raise _bad(name, f"_count must be a non-negative integer, not '{raw}'")
     return min(int(raw), max_count)
 

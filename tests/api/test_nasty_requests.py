@@ -14,6 +14,9 @@ from .conftest import FHIR_JSON, patient
 NASTY: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "Patient?_sort=unknownparam", {"headers": {"Prefer": "handling=strict"}}),
     ("GET", "Patient?_count=-1", {}),
+    ("GET", "Patient?_count=\u00b2", {}),  # a Unicode digit that int() refuses (found by hypothesis)
+    ("GET", "Patient/x/_history?_count=\u00b2", {}),
+    ("GET", "Patient/x/_history/\u00b2", {}),
     ("GET", "Patient?_cursor=!!!notacursor", {}),
     ("GET", "Patient?_cursor=WzEsMiwzLDQsNSw2XQ", {}),
     ("GET", "Patient?birthdate=ge", {}),
