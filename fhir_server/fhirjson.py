@@ -36,10 +36,11 @@ def dumps(obj: Any) -> bytes:
 
 
 def dumps_pretty(obj: Any) -> bytes:
-    return msgspec.json.format(_encoder.encode(obj), indent=2)
+    return pretty(dumps(obj))
 
 
 def pretty(raw: bytes) -> bytes:
+    """Indented JSON text (``_pretty=true``), reformatted without decoding values."""
     return msgspec.json.format(raw, indent=2)
 
 

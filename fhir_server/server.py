@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from .config import Settings
 from .definitions import Definitions
@@ -23,6 +22,3 @@ class Server:
     @property
     def base_url(self) -> str:
         return self.settings.fhir_base
-
-    def info(self) -> dict[str, Any]:
-        return {"store": self.store.name, "base": self.base_url}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from starlette.responses import Response
 
 from .. import clock, fhirjson
@@ -24,7 +23,7 @@ class Formatter:
     ) -> Response:
         body = content if isinstance(content, bytes) else fhirjson.dumps(content)
         if self.pretty and body:
-            body = msgspec.json.format(body, indent=2)
+            body = fhirjson.pretty(body)
         return Response(body, status, headers=headers, media_type=f"{self.media}; charset=utf-8")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import InvalidError
+from ..search.types import ValueParseError
+from ..search.types.date import date_range
 from ..server import Server
 from ..storage.protocol import HistoryRequest
 from .bundles import bundle, full_url, link, raw
@@ -15,26 +16,17 @@ ALLOWED = {"_since", "_at", "_count", "_cursor", "_format", "_pretty", "_list"}
 
 
 def parse_instant(value: str, name: str) -> int:
-    text = value.strip().replace("Z", "+00:00")
+    """The start of the instant or period ``value`` denotes (the search date parser's range)."""
     try:
-        if len(text) == 4 and text.isdigit():
-            dt = datetime(int(text), 1, 1, tzinfo=UTC)
-        elif len(text) == 7:
-            dt = datetime.strptime(text, "%Y-%m").replace(tzinfo=UTC)
-        else:
-            dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidError(f"{name} '{value}' is not a valid FHIR instant", expression=name) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return date_range(value.strip().replace(" ", "+"))[0]
+    except ValueParseError as exc:
+        raise InvalidError(f"{name}: {exc}", expression=name) from None
 
 
 def _count(server: Server, value: str | None) -> int:
     if value is None:
         return server.settings.default_count
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidError(f"_count '{value}' is not a non-negative integer", expression="_count")
     return max(1, min(int(value), server.settings.max_count))
 
