@@ -362,6 +362,36 @@ def _count(name: str, raw: str, max_count: int) -> int:
     return min(int(raw), max_count)
 
 
+_LOWER = frozenset({"ge", "gt", "sa"})
+_UPPER = frozenset({"le", "lt", "eb"})
+
+
+def implicit_sort(criteria: Iterable[Criterion]) -> list[SortKey]:
+    """The order of a search without ``_sort``: FHIR defines none. When the query bounds a
+    date parameter on both sides (``eq``, or a lower and an upper prefix: "claims created in
+    March"), results come in that parameter's ascending order, a period being read
+    chronologically; a backend can then serve a page from its index range without first
+    collecting every match. Otherwise the backend's own order."""
+    lower: set[str] = set()
+    upper: set[str] = set()
+    for c in criteria:
+        if not (isinstance(c, Clause) and c.param.type == "date" and c.modifier is None and c.chain is None):
+            continue
+        if not c.values or not all(isinstance(v, DateValue) for v in c.values):
+            continue
+        prefixes = {cast(DateValue, v).prefix for v in c.values}
+        code = c.param.code
+        if prefixes == {"eq"}:
+            return [SortKey(code, "date")]
+        if prefixes <= _LOWER:
+            lower.add(code)
+        elif prefixes <= _UPPER:
+            upper.add(code)
+        if code in lower and code in upper:
+            return [SortKey(code, "date")]
+    return []
+
+
 def parse_search(
     resource_types: tuple[str, ...],
     params: Iterable[tuple[str, str]],
@@ -438,6 +468,8 @@ def parse_search(
                 criteria.append(p.criterion(name, raw))
         except _Skip as skip:
             p.skip(name, skip.message)
+    if not sort and len(types) == 1:
+        sort = implicit_sort(criteria)
     return SearchQuery(
         resource_types=types,
         criteria=tuple(criteria),
