@@ -130,7 +130,8 @@ def condition(
     system: str = "http://acme.org/conditions/codes",
     **extra: Any,
 ) -> dict[str, Any]:
-    cc: dict[str, Any] = {"coding": [{"system": system, "code": code}]}
+    coding = {"system": system, "code": code} if system else {"code": code}
+    cc: dict[str, Any] = {"coding": [coding]}
     if text:
         cc["text"] = text
     body: dict[str, Any] = {
@@ -657,3 +658,415 @@ async def test_date_bad_prefix_or_value_is_refused(client: httpx.AsyncClient) ->
     assert issue_codes(out) == ["value"] and out["issue"][0]["expression"] == ["date"]
     out = await refused(client, "Observation", {"date": "2013-02-30"})
     assert out["issue"][0]["expression"] == ["date"]
+
+
+# ---------------------------------------------------------------------------- string
+
+
+async def givens(client: httpx.AsyncClient) -> None:
+    await put(
+        client,
+        pat("eve", "Smith", "Eve"),
+        pat("evelyn", "Smith", "Evelyn"),
+        pat("accent", "Smith", "Ève"),
+        pat("severine", "Smith", "Severine"),
+        pat("adam", "Smith", "Adam"),
+    )
+
+
+async def test_string_default_is_case_and_accent_insensitive_starts_with(client: httpx.AsyncClient) -> None:
+    """search.html#string: "By default, a field matches a string query if the value of the field
+    equals or starts with the supplied parameter value, after both have been normalized by case and
+    accent" (``GET [base]/Patient?given=eve``: "Eve", "Evelyn")."""
+    await givens(client)
+    assert await found(client, "Patient", {"given": "eve"}) == {"eve", "evelyn", "accent"}
+
+
+async def test_string_contains(client: httpx.AsyncClient) -> None:
+    """search.html#string: "The :contains modifier returns results that include the supplied
+    parameter value anywhere within the field being searched" (``given:contains=eve`` also finds
+    "Severine")."""
+    await givens(client)
+    assert await found(client, "Patient", {"given:contains": "eve"}) == {
+        "eve",
+        "evelyn",
+        "accent",
+        "severine",
+    }
+
+
+async def test_string_exact(client: httpx.AsyncClient) -> None:
+    """search.html#string: "The :exact modifier returns results that match the entire supplied
+    parameter, including casing and accents" (``given:exact=Eve``)."""
+    await givens(client)
+    assert await found(client, "Patient", {"given:exact": "Eve"}) == {"eve"}
+    assert await found(client, "Patient", {"given:exact": "eve"}) == set()
+    assert await found(client, "Patient", {"given:exact": "Ève"}) == {"accent"}
+
+
+async def test_string_over_several_elements(client: httpx.AsyncClient) -> None:
+    """search.html#string: a string parameter may search several elements; "name" matches any part
+    of a HumanName (family, given, text, ...), and "address" any part of an Address."""
+    await put(
+        client,
+        pat("p1", "Chalmers", "Peter", address=[{"line": ["534 Erewhon St"], "city": "PleasantVille"}]),
+        pat("p2", "Windsor", "Peter"),
+    )
+    assert await found(client, "Patient", {"name": "chal"}) == {"p1"}
+    assert await found(client, "Patient", {"name": "pet"}) == {"p1", "p2"}
+    assert await found(client, "Patient", {"address": "pleasant"}) == {"p1"}
+    assert await found(client, "Patient", {"address": "534"}) == {"p1"}
+
+
+# ---------------------------------------------------------------------------- uri
+
+
+def vs(id: str, url: str) -> dict[str, Any]:
+    return {"resourceType": "ValueSet", "id": id, "url": url, "status": "active"}
+
+
+async def test_uri_exact_match(client: httpx.AsyncClient) -> None:
+    """search.html#uri: "GET [base]/ValueSet?url=http://acme.org/fhir/ValueSet/123" - the uri
+    matches exactly (case and all)."""
+    await put(
+        client,
+        vs("a", "http://acme.org/fhir/ValueSet/123"),
+        vs("b", "http://acme.org/fhir/ValueSet/1234"),
+        vs("c", "http://acme.org/fhir/ValueSet/123/_history/5"),
+    )
+    assert await found(client, "ValueSet", {"url": "http://acme.org/fhir/ValueSet/123"}) == {"a"}
+
+
+async def test_uri_below(client: httpx.AsyncClient) -> None:
+    """search.html#uri: "GET [base]/ValueSet?url:below=http://acme.org/fhir/ ... would match any
+    value set with a URL that starts with http://acme.org/fhir/"."""
+    await put(
+        client,
+        vs("a", "http://acme.org/fhir/ValueSet/123"),
+        vs("b", "http://acme.org/other/ValueSet/1"),
+    )
+    assert await found(client, "ValueSet", {"url:below": "http://acme.org/fhir/"}) == {"a"}
+
+
+async def test_uri_above(client: httpx.AsyncClient) -> None:
+    """search.html#uri: "GET [base]/ValueSet?url:above=http://acme.org/fhir/ValueSet/123/_history/5
+    ... would match any value set URL that is a parent of the given URL"."""
+    await put(
+        client,
+        vs("root", "http://acme.org/fhir/"),
+        vs("vs", "http://acme.org/fhir/ValueSet/123"),
+        vs("other", "http://acme.org/other/ValueSet/123"),
+    )
+    got = await found(client, "ValueSet", {"url:above": "http://acme.org/fhir/ValueSet/123/_history/5"})
+    assert "vs" in got and "other" not in got
+
+
+# ---------------------------------------------------------------------------- token
+
+
+async def test_token_system_and_code(client: httpx.AsyncClient) -> None:
+    """search.html#token: "[parameter]=[system]|[code]: the value of [code] matches a
+    Coding.code or Identifier.value, and the value of [system] matches the system property"
+    (``GET [base]/Patient?identifier=http://acme.org/patient|2345``)."""
+    await put(
+        client,
+        pat("a", identifier=[{"system": "http://acme.org/patient", "value": "2345"}]),
+        pat("b", identifier=[{"system": "http://other.org/patient", "value": "2345"}]),
+        pat("c", identifier=[{"value": "2345"}]),
+    )
+    assert await found(client, "Patient", {"identifier": "http://acme.org/patient|2345"}) == {"a"}
+
+
+async def test_token_code_only_any_system(client: httpx.AsyncClient) -> None:
+    """search.html#token: "[parameter]=[code]: the value of [code] matches a Coding.code or
+    Identifier.value irrespective of the value of the system property"
+    (``GET [base]/Condition?code=ha125``)."""
+    await put(
+        client,
+        pat("p1"),
+        condition("acme", "ha125"),
+        condition("other", "ha125", system="http://other.org/codes"),
+        condition("nosys", "ha125", system=""),
+        condition("no", "ha126"),
+    )
+    assert await found(client, "Condition", {"code": "ha125"}) == {"acme", "other", "nosys"}
+    assert await found(client, "Condition", {"code": "http://acme.org/conditions/codes|ha125"}) == {"acme"}
+
+
+async def test_token_no_system_and_system_only(client: httpx.AsyncClient) -> None:
+    """search.html#token: "[parameter]=|[code]: the value of [code] matches a Coding.code or
+    Identifier.value, and the Coding/Identifier has no system property" and
+    "[parameter]=[system]|: any element where the value of [system] matches the system property"."""
+    await put(
+        client,
+        pat("p1"),
+        condition("acme", "ha125"),
+        condition("acme2", "ha999"),
+        condition("nosys", "ha125", system=""),
+    )
+    assert await found(client, "Condition", {"code": "|ha125"}) == {"nosys"}
+    assert await found(client, "Condition", {"code": "http://acme.org/conditions/codes|"}) == {
+        "acme",
+        "acme2",
+    }
+
+
+async def test_token_boolean(client: httpx.AsyncClient) -> None:
+    """search.html#token: "GET [base]/Patient?active=true" - booleans are tokens."""
+    await put(client, pat("on", active=True), pat("off", active=False), pat("unset"))
+    assert await found(client, "Patient", {"active": "true"}) == {"on"}
+    assert await found(client, "Patient", {"active": "false"}) == {"off"}
+
+
+async def test_token_not_includes_resources_without_a_value(client: httpx.AsyncClient) -> None:
+    """search.html#modifiers / #token: ":not ... GET [base]/Patient?gender:not=male ... Note that
+    this includes resources that have no value for the parameter"; ``Composition?section:not=48765-2``
+    likewise."""
+    await put(client, pat("m", gender="male"), pat("f", gender="female"), pat("u"))
+    assert await found(client, "Patient", {"gender:not": "male"}) == {"f", "u"}
+
+
+async def test_token_text(client: httpx.AsyncClient) -> None:
+    """search.html#token: ":text ... the search parameter is tested against the text of the
+    CodeableConcept or the display of the Coding" (``GET [base]/Condition?code:text=headache``)."""
+    await put(
+        client,
+        pat("p1"),
+        condition("cc", "ha125", text="Headache, tension"),
+        condition("disp", "x1"),
+        condition("none", "x2", text="Fracture"),
+    )
+    await put(
+        client,
+        {
+            **condition("disp", "x1"),
+            "code": {"coding": [{"system": "urn:c", "code": "x1", "display": "headache (finding)"}]},
+        },
+    )
+    assert await found(client, "Condition", {"code:text": "headache"}) == {"cc", "disp"}
+
+
+async def test_token_of_type(client: httpx.AsyncClient) -> None:
+    """search.html#token: "[parameter]:of-type=[system]|[code]|[value] ... e.g.
+    GET [base]/Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|446053"."""
+    mr = {"coding": [{"system": V2_0203, "code": "MR"}]}
+    await put(
+        client,
+        pat("mr", identifier=[{"type": mr, "system": "urn:mrn", "value": "446053"}]),
+        pat("plain", identifier=[{"system": "urn:mrn", "value": "446053"}]),
+    )
+    assert await found(client, "Patient", {"identifier:of-type": f"{V2_0203}|MR|446053"}) == {"mr"}
+    out = await refused(client, "Patient", {"identifier:of-type": "MR|446053"})
+    assert out["issue"][0]["expression"] == ["identifier:of-type"]
+
+
+# ---------------------------------------------------------------------------- quantity
+
+
+async def weights(client: httpx.AsyncClient) -> None:
+    await put(
+        client,
+        obs("mg54", valueQuantity=qty(5.4)),
+        obs("mg5", valueQuantity=qty(5)),
+        obs("mg6", valueQuantity=qty(6)),
+        obs("ug5400", valueQuantity=qty(5400, "ug")),
+        obs("mmol", valueQuantity=qty(5.4, "mmol/L")),
+        obs(
+            "local",
+            valueQuantity={"value": 5.4, "unit": "mg", "system": "http://acme.org/units", "code": "mg"},
+        ),
+        obs("unitonly", valueQuantity={"value": 5.4, "unit": "mg"}),
+    )
+
+
+async def test_quantity_value_system_code(client: httpx.AsyncClient) -> None:
+    """search.html#quantity: "GET [base]/Observation?value-quantity=5.4|http://unitsofmeasure.org|mg
+    Search for all the observations with a value of 5.4(+/-0.05) mg where mg is understood as a UCUM
+    unit (system/code)"; a server that canonicalises UCUM also finds 5400 ug."""
+    await weights(client)
+    got = await found(client, "Observation", {"value-quantity": f"5.4|{UCUM}|mg"})
+    assert got == {"mg54", "ug5400"}
+
+
+async def test_quantity_any_system(client: httpx.AsyncClient) -> None:
+    """search.html#quantity: "GET [base]/Observation?value-quantity=5.4||mg Search for all the
+    observations with a value of 5.4(+/-0.05) mg where the unit - either the code (code) or the
+    stated human unit (unit) are "mg""."""
+    await weights(client)
+    got = await found(client, "Observation", {"value-quantity": "5.4||mg"})
+    assert {"mg54", "local", "unitonly"} <= got and not {"mg5", "mmol"} & got
+
+
+async def test_quantity_number_only(client: httpx.AsyncClient) -> None:
+    """search.html#quantity: "GET [base]/Observation?value-quantity=5.4 Search for all the
+    observations with a value of 5.4(+/-0.05) irrespective of the unit"."""
+    await weights(client)
+    got = await found(client, "Observation", {"value-quantity": "5.4"})
+    assert got == {"mg54", "mmol", "local", "unitonly"}
+
+
+async def test_quantity_le_prefix(client: httpx.AsyncClient) -> None:
+    """search.html#quantity: "GET [base]/Observation?value-quantity=le5.4|http://unitsofmeasure.org|mg
+    Search for all the observations where the value of is less than 5.4 mg exactly"."""
+    await weights(client)
+    got = await found(client, "Observation", {"value-quantity": f"le5.4|{UCUM}|mg"})
+    assert got == {"mg54", "mg5", "ug5400"}
+
+
+async def test_quantity_ap_prefix(client: httpx.AsyncClient) -> None:
+    """search.html#quantity: "GET [base]/Observation?value-quantity=ap5.4|http://unitsofmeasure.org|mg
+    Search for all the observations where the value of is about 5.4 mg where 'about' is not
+    defined"; our choice is the recommended 10%: 5 mg is in, 6 mg is out."""
+    await weights(client)
+    got = await found(client, "Observation", {"value-quantity": f"ap5.4|{UCUM}|mg"})
+    assert {"mg54", "mg5", "ug5400"} <= got and "mg6" not in got
+
+
+# ---------------------------------------------------------------------------- reference
+
+
+async def subjects(client: httpx.AsyncClient) -> None:
+    await put(
+        client,
+        pat("23", identifier=[{"system": "http://acme.org/fhir/identifier/mrn", "value": "123456"}]),
+        {"resourceType": "Group", "id": "23", "type": "person", "actual": True},
+        obs("rel", subject={"reference": "Patient/23"}),
+        obs("abs", subject={"reference": "http://testserver/fhir/Patient/23"}),
+        obs("grp", subject={"reference": "Group/23"}),
+        obs(
+            "ident",
+            subject={"identifier": {"system": "http://acme.org/fhir/identifier/mrn", "value": "123456"}},
+        ),
+        obs("ext", subject={"reference": "http://other.org/fhir/Patient/23"}),
+    )
+
+
+async def test_reference_type_and_id(client: httpx.AsyncClient) -> None:
+    """search.html#reference: "[parameter]=[type]/[id] the logical [id] of a resource of the given
+    [type] ... GET [base]/Observation?subject=Patient/23"; absolute references on our own base are
+    the same resource."""
+    await subjects(client)
+    assert await found(client, "Observation", {"subject": "Patient/23"}) == {"rel", "abs"}
+
+
+async def test_reference_id_only(client: httpx.AsyncClient) -> None:
+    """search.html#reference: "[parameter]=[id] the logical [id] of a resource using a local
+    reference (i.e. a relative reference)" - any target type (Patient/23 and Group/23 here)."""
+    await subjects(client)
+    assert await found(client, "Observation", {"subject": "23"}) == {"rel", "abs", "grp"}
+
+
+async def test_reference_type_modifier(client: httpx.AsyncClient) -> None:
+    """search.html#reference: "GET [base]/Observation?subject:Patient=23 ... the [type] modifier
+    ... restricts the search to the type given"."""
+    await subjects(client)
+    assert await found(client, "Observation", {"subject:Patient": "23"}) == {"rel", "abs"}
+    assert await found(client, "Observation", {"subject:Group": "23"}) == {"grp"}
+
+
+async def test_reference_absolute_url(client: httpx.AsyncClient) -> None:
+    """search.html#reference: "[parameter]=[url] where the [url] is an absolute URL - a reference
+    to a resource by its absolute location" (another server's URL matches only itself)."""
+    await subjects(client)
+    assert await found(client, "Observation", {"subject": "http://other.org/fhir/Patient/23"}) == {"ext"}
+    assert await found(client, "Observation", {"subject": "http://testserver/fhir/Patient/23"}) == {
+        "rel",
+        "abs",
+    }
+
+
+async def test_reference_identifier_modifier(client: httpx.AsyncClient) -> None:
+    """search.html#reference: ":identifier ... GET [base]/Observation?subject:identifier=
+    http://acme.org/fhir/identifier/mrn|123456 ... matches Reference.identifier, not the
+    identifiers of the referenced resource"."""
+    await subjects(client)
+    got = await found(
+        client, "Observation", {"subject:identifier": "http://acme.org/fhir/identifier/mrn|123456"}
+    )
+    assert got == {"ident"}
+
+
+async def test_missing_true_and_false(client: httpx.AsyncClient) -> None:
+    """search.html#modifiers: ":missing ... e.g. gender:missing=true (or false). Searching for
+    gender:missing=true will return all the resources that don't have a value for the gender
+    parameter ... gender:missing=false ... all the resources that have a value"."""
+    await put(client, pat("m", gender="male"), pat("u"), pat("b", birthDate="1974-12-25"))
+    assert await found(client, "Patient", {"gender:missing": "true"}) == {"u", "b"}
+    assert await found(client, "Patient", {"gender:missing": "false"}) == {"m"}
+    assert await found(client, "Patient", {"birthdate:missing": "false"}) == {"b"}
+    out = await refused(client, "Patient", {"gender:missing": "maybe"})
+    assert out["issue"][0]["expression"] == ["gender:missing"]
+
+
+# ---------------------------------------------------------------------------- composite
+
+
+def bp(id: str, systolic: float, diastolic: float) -> dict[str, Any]:
+    def comp(code: str, value: float) -> dict[str, Any]:
+        return {"code": {"coding": [{"system": LOINC, "code": code}]}, "valueQuantity": qty(value, "mm[Hg]")}
+
+    return obs(
+        id,
+        code={"coding": [{"system": LOINC, "code": "85354-9"}]},
+        component=[comp("8480-6", systolic), comp("8462-4", diastolic)],
+    )
+
+
+async def test_composite_component_code_value_quantity(client: httpx.AsyncClient) -> None:
+    """search.html#composite: "GET [base]/Observation?component-code-value-quantity=
+    http://loinc.org|8480-6$lt60 ... systolic blood pressure less than 60"."""
+    await put(client, bp("low", 55, 40), bp("high", 120, 80))
+    assert await found(client, "Observation", {"component-code-value-quantity": f"{LOINC}|8480-6$lt60"}) == {
+        "low"
+    }
+
+
+async def test_composite_components_match_the_same_element(client: httpx.AsyncClient) -> None:
+    """search.html#composite: "the search parameter value ... is a composite value ... which
+    applies to the same element": diastolic 55 does not make the systolic component < 60."""
+    await put(client, bp("mixed", 120, 55))
+    got = await found(client, "Observation", {"component-code-value-quantity": f"{LOINC}|8480-6$lt60"})
+    assert got == set()
+
+
+async def test_composite_code_value_quantity_and_or(client: httpx.AsyncClient) -> None:
+    """search.html#composite: "GET [base]/Observation?code-value-quantity=http://loinc.org|
+    2823-3$gt5.4|http://unitsofmeasure.org|mmol/L" - potassium above 5.4 mmol/L; commas OR
+    whole composite values."""
+    k = {"coding": [{"system": LOINC, "code": "2823-3"}]}
+    await put(
+        client,
+        obs("k6", code=k, valueQuantity=qty(6, "mmol/L")),
+        obs("k4", code=k, valueQuantity=qty(4, "mmol/L")),
+        obs("other", valueQuantity=qty(6, "mmol/L")),
+    )
+    value = f"{LOINC}|2823-3$gt5.4|{UCUM}|mmol/L"
+    assert await found(client, "Observation", {"code-value-quantity": value}) == {"k6"}
+    both = f"{value},{LOINC}|2823-3$lt4.5|{UCUM}|mmol/L"
+    assert await found(client, "Observation", {"code-value-quantity": both}) == {"k6", "k4"}
+
+
+async def test_composite_chained(client: httpx.AsyncClient) -> None:
+    """search.html#composite: "GET [base]/DiagnosticReport?result.code-value-quantity=
+    http://loinc.org|2823-3$gt5.4|http://unitsofmeasure.org|mmol/L" - reports with a potassium
+    result above 5.4 mmol/L."""
+    k = {"coding": [{"system": LOINC, "code": "2823-3"}]}
+
+    def report(id: str, result: str) -> dict[str, Any]:
+        return {
+            "resourceType": "DiagnosticReport",
+            "id": id,
+            "status": "final",
+            "code": {"coding": [{"system": LOINC, "code": "24326-1"}]},
+            "result": [{"reference": result}],
+        }
+
+    await put(
+        client,
+        obs("k6", code=k, valueQuantity=qty(6, "mmol/L")),
+        obs("k4", code=k, valueQuantity=qty(4, "mmol/L")),
+        report("r6", "Observation/k6"),
+        report("r4", "Observation/k4"),
+    )
+    value = f"{LOINC}|2823-3$gt5.4|{UCUM}|mmol/L"
+    assert await found(client, "DiagnosticReport", {"result.code-value-quantity": value}) == {"r6"}
