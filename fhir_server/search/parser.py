@@ -328,8 +328,8 @@ class _Parser:
         out: list[Include] = []
         for item in split_unescaped(raw, ","):
             item = unescape(item)
-            if item == "*":
-                source = self.types[0] if len(self.types) == 1 else "*"
+            if item == "*":  # forward: every reference of the matches; reverse: every referrer
+                source = self.types[0] if len(self.types) == 1 and not reverse else "*"
                 out.append(Include(source, "*", None, iterate, reverse))
                 continue
             parts = item.split(":")

@@ -1070,3 +1070,204 @@ async def test_composite_chained(client: httpx.AsyncClient) -> None:
     )
     value = f"{LOINC}|2823-3$gt5.4|{UCUM}|mmol/L"
     assert await found(client, "DiagnosticReport", {"result.code-value-quantity": value}) == {"r6"}
+
+
+# ---------------------------------------------------------------------------- chaining
+
+
+def report(id: str, subject: str) -> dict[str, Any]:
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": id,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "24326-1"}]},
+        "subject": {"reference": subject},
+    }
+
+
+async def test_chaining_with_the_type_named(client: httpx.AsyncClient) -> None:
+    """search.html#chaining: "GET [base]/DiagnosticReport?subject:Patient.name=peter ... the
+    parameter name can be qualified with a type" - reports about a patient named peter."""
+    await put(
+        client,
+        pat("peter", "Chalmers", "Peter"),
+        pat("paul", "Chalmers", "Paul"),
+        {"resourceType": "Location", "id": "peter", "name": "Peterborough"},
+        report("r1", "Patient/peter"),
+        report("r2", "Patient/paul"),
+        report("r3", "Location/peter"),
+    )
+    assert await found(client, "DiagnosticReport", {"subject:Patient.name": "peter"}) == {"r1"}
+
+
+async def test_chaining_ambiguous_target_is_refused(client: httpx.AsyncClient) -> None:
+    """search.html#chaining: "DiagnosticReport?subject.name=peter" where subject may be a Patient,
+    Group, Device or Location: "the parameter chain may end up referring to search parameters with
+    the same name on more than one kind of resource". Our choice: refuse (400, the chain named)
+    and say how to qualify it, rather than search several types silently."""
+    out = await refused(client, "DiagnosticReport", {"subject.name": "peter"})
+    assert issue_codes(out) == ["value"]
+    assert out["issue"][0]["expression"] == ["subject.name"]
+    assert (
+        "subject:Location.name" in out["issue"][0]["diagnostics"]
+        or "subject:Patient" in out["issue"][0]["diagnostics"]
+    )
+
+
+async def test_chaining_single_target_needs_no_type(client: httpx.AsyncClient) -> None:
+    """search.html#chaining: "GET [base]/DiagnosticReport?subject.name=peter" - where the
+    reference has one possible target with that parameter no type is needed (``Claim?patient.name``)."""
+    await put(
+        client,
+        pat("p1", "Massawe"),
+        pat("p2", "Kimaro"),
+        {**_claim("c1", "Patient/p1")},
+        {**_claim("c2", "Patient/p2")},
+    )
+    assert await found(client, "Claim", {"patient.name": "massawe"}) == {"c1"}
+
+
+def _claim(id: str, patient: str, provider: str = "Organization/o1") -> dict[str, Any]:
+    return {
+        "resourceType": "Claim",
+        "id": id,
+        "status": "active",
+        "type": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]
+        },
+        "use": "claim",
+        "patient": {"reference": patient},
+        "created": "2024-03-01",
+        "provider": {"reference": provider},
+        "priority": {"coding": [{"code": "normal"}]},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/x"}}],
+    }
+
+
+async def test_chaining_each_chain_is_evaluated_separately(client: httpx.AsyncClient) -> None:
+    """search.html#chaining: "GET [base]/Patient?general-practitioner.name=Joe&
+    general-practitioner.address-state=MN ... may return Patients cared for by Joe from CA and
+    Jane from MN: no one practitioner need satisfy both" (here with the type named, as
+    general-practitioner may be a Practitioner or an Organization)."""
+
+    def gp(id: str, name: str, state: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Practitioner",
+            "id": id,
+            "name": [{"family": name}],
+            "address": [{"state": state}],
+        }
+
+    await put(
+        client,
+        gp("joe", "Joe", "CA"),
+        gp("jane", "Jane", "MN"),
+        pat(
+            "both",
+            generalPractitioner=[{"reference": "Practitioner/joe"}, {"reference": "Practitioner/jane"}],
+        ),
+        pat("joeonly", generalPractitioner=[{"reference": "Practitioner/joe"}]),
+    )
+    params = {
+        "general-practitioner:Practitioner.name": "Joe",
+        "general-practitioner:Practitioner.address-state": "MN",
+    }
+    assert await found(client, "Patient", params) == {"both"}
+
+
+async def test_chaining_several_levels(client: httpx.AsyncClient) -> None:
+    """search.html#chaining: chains can be repeated: "patient.organization.name" follows Claim ->
+    Patient -> Organization (``Claim?patient.organization.name=x``)."""
+    await put(
+        client,
+        {"resourceType": "Organization", "id": "o1", "name": "NHIF"},
+        {"resourceType": "Organization", "id": "o2", "name": "Other"},
+        pat("p1", managingOrganization={"reference": "Organization/o1"}),
+        pat("p2", managingOrganization={"reference": "Organization/o2"}),
+        _claim("c1", "Patient/p1"),
+        _claim("c2", "Patient/p2"),
+    )
+    assert await found(client, "Claim", {"patient.organization.name": "nhif"}) == {"c1"}
+
+
+async def test_chaining_on_a_non_reference_is_refused(client: httpx.AsyncClient) -> None:
+    """search.html#chaining: "chaining ... is only possible with reference search parameters";
+    ``Patient?name.given=x`` is a 400 naming the parameter."""
+    out = await refused(client, "Patient", {"name.family": "x"})
+    assert out["issue"][0]["expression"] == ["name.family"]
+
+
+# ---------------------------------------------------------------------------- reverse chaining
+
+
+def loinc_obs(id: str, code: str, patient: str) -> dict[str, Any]:
+    return obs(id, code={"coding": [{"system": LOINC, "code": code}]}, subject={"reference": patient})
+
+
+async def test_has_reverse_chaining(client: httpx.AsyncClient) -> None:
+    """search.html#has: "GET [base]/Patient?_has:Observation:patient:code=1234-5 ... requests the
+    server to return Patient resources, where the patient resource is referred to by at least one
+    Observation where the observation has a code of 1234"."""
+    await put(
+        client,
+        pat("p1"),
+        pat("p2"),
+        pat("p3"),
+        loinc_obs("o1", "1234-5", "Patient/p1"),
+        loinc_obs("o2", "9999-9", "Patient/p2"),
+    )
+    assert await found(client, "Patient", {"_has:Observation:patient:code": "1234-5"}) == {"p1"}
+
+
+async def test_has_nested(client: httpx.AsyncClient) -> None:
+    """search.html#has: "_has:Observation:patient:_has:AuditEvent:entity:user=MyUserId ... Patient
+    resources, where the patient resource is referred to by at least one Observation ... that is
+    referred to by an AuditEvent" (R4's AuditEvent has ``agent``, not ``user``)."""
+
+    def audit(id: str, entity: str, who: str) -> dict[str, Any]:
+        return {
+            "resourceType": "AuditEvent",
+            "id": id,
+            "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+            "recorded": "2024-01-01T00:00:00Z",
+            "agent": [{"who": {"reference": who}, "requestor": True}],
+            "source": {"observer": {"reference": "Device/d1"}},
+            "entity": [{"what": {"reference": entity}}],
+        }
+
+    await put(
+        client,
+        pat("p1"),
+        pat("p2"),
+        {"resourceType": "Practitioner", "id": "MyUserId"},
+        loinc_obs("o1", "1234-5", "Patient/p1"),
+        loinc_obs("o2", "1234-5", "Patient/p2"),
+        audit("a1", "Observation/o1", "Practitioner/MyUserId"),
+        audit("a2", "Observation/o2", "Practitioner/someone"),
+    )
+    params = {"_has:Observation:patient:_has:AuditEvent:entity:agent": "Practitioner/MyUserId"}
+    assert await found(client, "Patient", params) == {"p1"}
+
+
+async def test_has_on_system_search_is_refused_clearly(client: httpx.AsyncClient) -> None:
+    """search.html#has defines _has by its examples on one resource type ("return Patient
+    resources, where the patient resource is referred to by ...") and does not say what the
+    candidate type is in a search across all types. Our choice: refuse it (400 not-supported,
+    the parameter named, in lenient mode too); ``_type`` naming one type makes it a type search."""
+    await put(client, pat("p1"), loinc_obs("o1", "1234-5", "Patient/p1"))
+    out = await refused(client, "", {"_has:Observation:patient:code": "1234-5"})
+    assert issue_codes(out) == ["not-supported"]
+    assert out["issue"][0]["expression"] == ["_has:Observation:patient:code"]
+    out = await refused(client, "", {"_type": "Patient,Group", "_has:Observation:patient:code": "1234-5"})
+    assert issue_codes(out) == ["not-supported"]
+    body = await searchset(client, "", {"_type": "Patient", "_has:Observation:patient:code": "1234-5"})
+    assert matches(body) == ["Patient/p1"]
+
+
+async def test_has_bad_forms_are_refused(client: httpx.AsyncClient) -> None:
+    """search.html#has: the form is ``_has:[type]:[reference parameter]:[parameter]``; a reference
+    parameter that cannot point to the searched type, or a missing part, is a 400."""
+    out = await refused(client, "Patient", {"_has:Observation:code": "1234-5"})
+    assert out["issue"][0]["expression"] == ["_has:Observation:code"]
+    out = await refused(client, "Patient", {"_has:Claim:provider:use": "claim"})
+    assert out["issue"][0]["expression"] == ["_has:Claim:provider:use"]
