@@ -1271,3 +1271,292 @@ async def test_has_bad_forms_are_refused(client: httpx.AsyncClient) -> None:
     assert out["issue"][0]["expression"] == ["_has:Observation:code"]
     out = await refused(client, "Patient", {"_has:Claim:provider:use": "claim"})
     assert out["issue"][0]["expression"] == ["_has:Claim:provider:use"]
+
+
+# ---------------------------------------------------------------------------- _include / _revinclude
+
+
+def medreq(id: str, patient: str, requester: str = "Practitioner/dr1") -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": id,
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "aspirin"},
+        "subject": {"reference": patient},
+        "requester": {"reference": requester},
+    }
+
+
+def prov(id: str, target: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Provenance",
+        "id": id,
+        "target": [{"reference": target}],
+        "recorded": "2024-03-01T10:00:00Z",
+        "agent": [{"who": {"reference": "Practitioner/dr1"}}],
+    }
+
+
+async def pharmacy(client: httpx.AsyncClient) -> None:
+    await put(
+        client,
+        pat("p1"),
+        pat("p2"),
+        {"resourceType": "Practitioner", "id": "dr1"},
+        medreq("m1", "Patient/p1"),
+        medreq("m2", "Patient/p2"),
+        prov("pv1", "MedicationRequest/m1"),
+        {
+            "resourceType": "MedicationDispense",
+            "id": "d1",
+            "status": "completed",
+            "medicationCodeableConcept": {"text": "aspirin"},
+            "authorizingPrescription": [{"reference": "MedicationRequest/m1"}],
+        },
+        {
+            "resourceType": "Encounter",
+            "id": "e1",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "subject": {"reference": "Patient/p1"},
+        },
+    )
+
+
+async def test_include_patient_of_each_match(client: httpx.AsyncClient) -> None:
+    """search.html#include: "GET [base]/MedicationRequest?_include=MedicationRequest:patient ...
+    requests all matching MedicationRequests, to include any patient that the medication
+    prescriptions in the result set refer to", with search.mode include."""
+    await pharmacy(client)
+    body = await searchset(
+        client, "MedicationRequest", {"_id": "m1", "_include": "MedicationRequest:patient"}
+    )
+    assert matches(body) == ["MedicationRequest/m1"] and included(body) == ["Patient/p1"]
+
+
+async def test_revinclude_provenance_target(client: httpx.AsyncClient) -> None:
+    """search.html#include: "GET [base]/MedicationRequest?_revinclude=Provenance:target ... return
+    all the provenance resources that refer to them"."""
+    await pharmacy(client)
+    body = await searchset(client, "MedicationRequest", {"_revinclude": "Provenance:target"})
+    assert sorted(matches(body)) == ["MedicationRequest/m1", "MedicationRequest/m2"]
+    assert included(body) == ["Provenance/pv1"]
+
+
+async def test_include_iterate(client: httpx.AsyncClient) -> None:
+    """search.html#include: "The inclusion process can be iterative, if (and only if) the modifier
+    :iterate is included ... GET [base]/MedicationDispense?_include=MedicationDispense:prescription
+    &_include:iterate=MedicationRequest:performer" (R4's parameter is ``requester``); without
+    :iterate the second step does not happen."""
+    await pharmacy(client)
+    params = [
+        ("_include", "MedicationDispense:prescription"),
+        ("_include:iterate", "MedicationRequest:requester"),
+    ]
+    body = await searchset(client, "MedicationDispense", params)
+    assert included(body) == ["MedicationRequest/m1", "Practitioner/dr1"]
+    params = [("_include", "MedicationDispense:prescription"), ("_include", "MedicationRequest:requester")]
+    body = await searchset(client, "MedicationDispense", params)
+    assert included(body) == ["MedicationRequest/m1"]
+
+
+async def test_include_wildcard_parameter(client: httpx.AsyncClient) -> None:
+    """search.html#include: "Both _include and _revinclude use the wild card "*" for the search
+    parameter name, indicating that any search parameter of type=reference be included"
+    (``_include=MedicationRequest:*``, ``_include=*``)."""
+    await pharmacy(client)
+    body = await searchset(client, "MedicationRequest", {"_id": "m1", "_include": "MedicationRequest:*"})
+    assert included(body) == ["Patient/p1", "Practitioner/dr1"]
+    body = await searchset(client, "MedicationRequest", {"_id": "m1", "_include": "*"})
+    assert included(body) == ["Patient/p1", "Practitioner/dr1"]
+
+
+async def test_revinclude_wildcard_parameter_of_a_source_type(client: httpx.AsyncClient) -> None:
+    """search.html#include: "[_include|_revinclude]=[resource]:* ... requesting all supported
+    reference type search parameters for that resource" (``Patient?_revinclude=Encounter:*``)."""
+    await pharmacy(client)
+    body = await searchset(client, "Patient", {"_id": "p1", "_revinclude": "Encounter:*"})
+    assert included(body) == ["Encounter/e1"]
+
+
+async def test_revinclude_wildcard_any_source(client: httpx.AsyncClient) -> None:
+    """search.html#include: "[_include|_revinclude]=* : the wildcard literal * (asterisk) is
+    requesting all resources and references supported by the server": ``_revinclude=*`` adds every
+    resource, of any type, that refers to a match."""
+    await pharmacy(client)
+    body = await searchset(client, "Patient", {"_id": "p1", "_revinclude": "*"})
+    assert included(body) == ["Encounter/e1", "MedicationRequest/m1"]
+    assert outcome_issues(body) == []
+    body = await searchset(client, "MedicationRequest", {"_id": "m1", "_revinclude": "*"})
+    assert included(body) == ["MedicationDispense/d1", "Provenance/pv1"]
+
+
+async def test_revinclude_wildcard_iterate_and_system_search(client: httpx.AsyncClient) -> None:
+    """search.html#include: ``_revinclude:iterate=*`` repeats on what was included; on a search
+    across types (``[base]?_type=Patient&_revinclude=*``) it works the same."""
+    await pharmacy(client)
+    body = await searchset(client, "Patient", {"_id": "p1", "_revinclude:iterate": "*"})
+    assert included(body) == [
+        "Encounter/e1",
+        "MedicationDispense/d1",
+        "MedicationRequest/m1",
+        "Provenance/pv1",
+    ]
+    body = await searchset(client, "", {"_type": "Patient", "_id": "p2", "_revinclude": "*"})
+    assert matches(body) == ["Patient/p2"] and included(body) == ["MedicationRequest/m2"]
+
+
+async def test_include_per_page(client: httpx.AsyncClient) -> None:
+    """search.html#include: "When search results are paged, each page of search results should
+    include the matching includes for the resources in each page, so that each page stands alone
+    as a coherent package"."""
+    await pharmacy(client)
+    body = await searchset(
+        client, "MedicationRequest", {"_count": "1", "_sort": "_id", "_include": "MedicationRequest:patient"}
+    )
+    assert matches(body) == ["MedicationRequest/m1"] and included(body) == ["Patient/p1"]
+    nxt = link(body, "next")
+    assert nxt is not None
+    body = await searchset(client, nxt)
+    assert matches(body) == ["MedicationRequest/m2"] and included(body) == ["Patient/p2"]
+
+
+# ---------------------------------------------------------------------------- common parameters
+
+
+async def test_id(client: httpx.AsyncClient) -> None:
+    """search.html#id: "GET [base]/Patient?_id=23 ... This search finds the patient resource with the
+    given id (there can only be one resource for a given id)"; ids are case sensitive."""
+    await put(client, pat("23"), pat("24"), pat("ab"))
+    assert await found(client, "Patient", {"_id": "23"}) == {"23"}
+    assert await found(client, "Patient", {"_id": "AB"}) == set()
+
+
+async def test_lastupdated(client: httpx.AsyncClient) -> None:
+    """search.html#lastUpdated: "GET [base]/Observation?_lastUpdated=gt2010-10-01 ... finds any
+    observations changed since 1-Oct 2010"."""
+    await put(client, obs("o1"))
+    assert await found(client, "Observation", {"_lastUpdated": "gt2010-10-01"}) == {"o1"}
+    assert await found(client, "Observation", {"_lastUpdated": "lt2010-10-01"}) == set()
+
+
+async def test_tag_profile_security(client: httpx.AsyncClient) -> None:
+    """search.html#tag: "GET [base]/Condition?_tag=http://acme.org/codes|needs-review ...
+    GET [base]/DiagnosticReport?_profile=http://hl7.org/fhir/StructureDefinition/lipid ..."
+    and ``_security`` - tokens and a uri on Resource.meta."""
+    meta = {
+        "tag": [{"system": "http://acme.org/codes", "code": "needs-review"}],
+        "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}],
+        "profile": ["http://hl7.org/fhir/StructureDefinition/lipid"],
+    }
+    await put(client, pat("p1"), condition("tagged", "x", meta=meta), condition("plain", "x"))
+    assert await found(client, "Condition", {"_tag": "http://acme.org/codes|needs-review"}) == {"tagged"}
+    assert await found(
+        client, "Condition", {"_profile": "http://hl7.org/fhir/StructureDefinition/lipid"}
+    ) == {"tagged"}
+    assert await found(client, "Condition", {"_security": "R"}) == {"tagged"}
+
+
+async def test_list(client: httpx.AsyncClient) -> None:
+    """search.html#list: "GET [base]/Patient?_list=42 ... returns all the Patient resources
+    referred to from the list 42"."""
+    await put(
+        client,
+        pat("p1"),
+        pat("p2"),
+        pat("p3"),
+        {
+            "resourceType": "List",
+            "id": "42",
+            "status": "current",
+            "mode": "working",
+            "entry": [{"item": {"reference": "Patient/p1"}}, {"item": {"reference": "Patient/p3"}}],
+        },
+    )
+    assert await found(client, "Patient", {"_list": "42"}) == {"p1", "p3"}
+
+
+# ---------------------------------------------------------------------------- result parameters
+
+
+async def test_sort_several_keys_and_descending(client: httpx.AsyncClient) -> None:
+    """search.html#sort: "GET [base]/Observation?_sort=status,-date,category ... Each item in the
+    comma separated list is a search parameter, optionally with a '-' prefix ... descending"."""
+    await put(
+        client,
+        obs("a", status="final", effectiveDateTime="2020-01-01"),
+        obs("b", status="final", effectiveDateTime="2021-01-01"),
+        obs("c", status="amended", effectiveDateTime="2019-01-01"),
+        obs("d", status="preliminary", effectiveDateTime="2022-01-01"),
+    )
+    body = await searchset(client, "Observation", {"_sort": "status,-date,category"})
+    assert matches(body) == ["Observation/c", "Observation/b", "Observation/a", "Observation/d"]
+    body = await searchset(client, "Observation", {"_sort": "-date"})
+    assert matches(body) == ["Observation/d", "Observation/b", "Observation/a", "Observation/c"]
+
+
+async def test_count_and_paging_links(client: httpx.AsyncClient) -> None:
+    """search.html#count: "_count=[number] ... the number of results per page"; search.html#paginglinks
+    / http.html#paging: the "next" link fetches the following page; pages never repeat nor skip."""
+    await put(client, *(pat(f"p{i}") for i in range(5)))
+    seen: list[str] = []
+    body = await searchset(client, "Patient", {"_count": "2"})
+    while True:
+        page = matches(body)
+        assert len(page) <= 2
+        seen += page
+        nxt = link(body, "next")
+        if nxt is None:
+            break
+        assert nxt.startswith("http://testserver/fhir/Patient?")
+        body = await searchset(client, nxt)
+    assert sorted(seen) == [f"Patient/p{i}" for i in range(5)]
+
+
+async def test_total(client: httpx.AsyncClient) -> None:
+    """search.html#total: "_total=none ... accurate ... estimate"; our default is none (no total)."""
+    await put(client, pat("p1"), pat("p2"), pat("p3"))
+    body = await searchset(client, "Patient", {"_count": "1"})
+    assert "total" not in body
+    body = await searchset(client, "Patient", {"_count": "1", "_total": "accurate"})
+    assert body["total"] == 3
+    out = await refused(client, "Patient", {"_total": "some"})
+    assert out["issue"][0]["expression"] == ["_total"]
+
+
+async def test_summary_true_and_count(client: httpx.AsyncClient) -> None:
+    """search.html#summary: "_summary=true ... Return a limited subset of elements from the
+    resource" marked SUBSETTED; "_summary=count: Search only: just return a count of the matching
+    resources, without returning the actual matches"."""
+    await put(
+        client,
+        pat(
+            "p1",
+            text={"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'},
+            maritalStatus={"text": "married"},
+        ),
+    )
+    body = await searchset(client, "Patient", {"_summary": "true"})
+    res = body["entry"][0]["resource"]
+    assert "maritalStatus" not in res and "name" in res
+    assert SUBSETTED in [t.get("code") for t in res["meta"]["tag"]]
+    body = await searchset(client, "Patient", {"_summary": "count"})
+    assert body["total"] == 1 and not body.get("entry")
+
+
+async def test_elements(client: httpx.AsyncClient) -> None:
+    """search.html#elements: "GET [base]/Patient?_elements=identifier,active,link ... Only elements
+    that are listed are to be returned", marked SUBSETTED."""
+    await put(client, pat("p1", active=True, identifier=[{"value": "1"}], gender="male"))
+    body = await searchset(client, "Patient", {"_elements": "identifier,active,link"})
+    res = body["entry"][0]["resource"]
+    assert res["active"] is True and res["identifier"] == [{"value": "1"}]
+    assert "name" not in res and "gender" not in res
+    assert SUBSETTED in [t.get("code") for t in res["meta"]["tag"]]
+
+
+async def test_type_on_system_search_only(client: httpx.AsyncClient) -> None:
+    """search.html#type: "_type ... GET [base]?_type=Observation,Condition"; an unknown type is a 400."""
+    out = await refused(client, "", {"_type": "Observation,Nothing"})
+    assert out["issue"][0]["expression"] == ["_type"]
