@@ -33,6 +33,7 @@ from .ir import (
     Value,
 )
 from .registry import SearchParamDef, SearchRegistry
+from .targets import targets_on
 from .types import ParseContext, ValueParseError, split_unescaped, unescape
 from .types import composite as composite_t
 from .types import date as date_t
@@ -120,7 +121,7 @@ class _Parser:
         for t in types:
             spd = self.registry.get(t, code)
             if spd is not None:
-                out.update(dict.fromkeys(spd.targets))
+                out.update(dict.fromkeys(targets_on(spd, t)))
         return tuple(out)
 
     def ctx(self, name: str, targets: tuple[str, ...] = ()) -> ParseContext:
@@ -327,8 +328,8 @@ class _Parser:
         out: list[Include] = []
         for item in split_unescaped(raw, ","):
             item = unescape(item)
-            if item == "*":
-                source = self.types[0] if len(self.types) == 1 else "*"
+            if item == "*":  # forward: every reference of the matches; reverse: every referrer
+                source = self.types[0] if len(self.types) == 1 and not reverse else "*"
                 out.append(Include(source, "*", None, iterate, reverse))
                 continue
             parts = item.split(":")

@@ -397,17 +397,19 @@ class SQLiteStore:
             return []
 
         def job(c: sqlite3.Connection) -> list[StoredVersion]:
-            args: list[Any] = [source_type]
+            any_type = source_type == "*"
+            args: list[Any] = [] if any_type else [source_type]
             pid_clause = ""
-            if param is not None:
+            if param is not None and not any_type:
                 pids = self.params.lookup(c)((source_type,), param)
                 pid_clause = "AND x.pid = ?"
                 args.append(pids[0])
             marks = ",".join("?" for _ in targets)
             args.extend([*targets, limit])
+            type_clause = "" if any_type else "r.type = ? AND "
             sql = (
                 f"SELECT {', '.join('r.' + col.strip() for col in COLUMNS.split(','))} FROM resources r "
-                f"WHERE r.type = ? AND r.deleted = 0 AND r.rid IN (SELECT x.rid FROM ix_reference x "
+                f"WHERE {type_clause}r.deleted = 0 AND r.rid IN (SELECT x.rid FROM ix_reference x "
                 f"WHERE 1 {pid_clause} AND x.target IN ({marks})) ORDER BY r.rid LIMIT ?"
             )
             return [_row(r) for r in c.execute(sql, args)]
