@@ -368,11 +368,11 @@ _UPPER = frozenset({"le", "lt", "eb"})
 
 
 def implicit_sort(criteria: Iterable[Criterion]) -> list[SortKey]:
-    """The order of a search without ``_sort``: FHIR defines none. When the query bounds a
-    date parameter on both sides (``eq``, or a lower and an upper prefix: "claims created in
-    March"), results come in that parameter's ascending order, a period being read
-    chronologically; a backend can then serve a page from its index range without first
-    collecting every match. Otherwise the backend's own order."""
+    """An order a backend may give a search without ``_sort`` (FHIR defines none): when the
+    query bounds a date parameter on both sides (``eq``, or a lower and an upper prefix:
+    "claims created in March"), that parameter ascending, a period read chronologically.
+    The SQLite backend uses it to serve a page from the index range without first
+    collecting every match (``storage/sqlite/sort_scan.py``)."""
     lower: set[str] = set()
     upper: set[str] = set()
     for c in criteria:
@@ -469,8 +469,6 @@ def parse_search(
                 criteria.append(p.criterion(name, raw))
         except _Skip as skip:
             p.skip(name, skip.message)
-    if not sort and len(types) == 1:
-        sort = implicit_sort(criteria)
     return SearchQuery(
         resource_types=types,
         criteria=tuple(criteria),

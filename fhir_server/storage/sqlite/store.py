@@ -15,10 +15,12 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ...search.ir import SearchQuery
+from ...search.parser import implicit_sort
 from ..cursor import encode
 from ..protocol import (
     ESTIMATE_BOUND,
@@ -336,6 +338,8 @@ class SQLiteStore:
         scan's (``sort_scan.py``) when it applies and pays, else the general plan's one."""
         lookup = self.params.lookup(c)
         limit = query.count + 1
+        if not query.sort and len(query.resource_types) == 1:
+            query = replace(query, sort=tuple(implicit_sort(query.criteria)))
         if query.sort:
             compiler = Compiler(lookup, self.params.shape)
             scan = sort_scan.choose(c, query, compiler)
