@@ -6,7 +6,8 @@ with the type modules in ``search/types``. ``_id`` and ``_lastUpdated`` are not
 extracted (backends keep them as columns); composite parameters of the shapes in
 ``types/composite.SHAPES`` give CompositeEntry values (each component's relative path
 evaluated on every element the composite's expression yields); other composites and
-special parameters are skipped.
+special parameters are skipped, except ``near`` on Location (``types/near.py``: a
+PositionEntry from ``Location.position``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .registry import SearchParamDef, SearchRegistry
 from .types import ExtractContext, Node
 from .types import composite as composite_t
 from .types import date as date_t
+from .types import near as near_t
 from .types import number as number_t
 from .types import quantity as quantity_t
 from .types import reference as reference_t
@@ -93,8 +95,10 @@ class Extractor:
                     if found is None:
                         continue  # a composite shape not supported
                     components = found
-                elif spd.type not in _CONVERTERS and spd.type != "reference":
-                    continue  # special
+                elif spd.type == "special" and spd.url != near_t.URL:
+                    continue  # special parameters other than Location.near
+                elif spd.type not in _CONVERTERS and spd.type not in ("reference", "special"):
+                    continue
                 program = self._paths.compile_expression(spd.expression, resource_type)
                 if program is not None:
                     out.append(_Compiled(code, spd.type, program, frozenset(spd.targets), components))
@@ -136,7 +140,7 @@ class Extractor:
                 for node in nodes:
                     composite_t.extract(node, cp.components, ctx, entries)
             else:
-                convert = _CONVERTERS[cp.type]
+                convert = near_t.extract if cp.type == "special" else _CONVERTERS[cp.type]
                 for node in nodes:
                     convert(node, ctx, entries)
                 if cp.type == "token":

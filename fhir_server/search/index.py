@@ -82,6 +82,17 @@ class CompositeEntry(NamedTuple):
     components: tuple[TokenEntry | StringEntry | DateEntry | QuantityEntry, ...]
 
 
+class PositionEntry(NamedTuple):
+    """A geographic position (``Location.position``, WGS84 degrees) for ``near``, with its unit
+    vector on the sphere (``types/near.py``)."""
+
+    lat: float
+    lng: float
+    x: float
+    y: float
+    z: float
+
+
 Entry = (
     TokenEntry
     | StringEntry
@@ -91,6 +102,7 @@ Entry = (
     | ReferenceEntry
     | UriEntry
     | CompositeEntry
+    | PositionEntry
 )
 
 # param code -> entries. Reference.identifier values of a reference parameter are
@@ -107,4 +119,5 @@ ENTRY_KIND: dict[type, str] = {
     ReferenceEntry: "reference",
     UriEntry: "uri",
     CompositeEntry: "composite",
+    PositionEntry: "position",
 }

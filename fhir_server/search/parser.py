@@ -36,6 +36,7 @@ from .registry import SearchParamDef, SearchRegistry
 from .types import ParseContext, ValueParseError, split_unescaped, unescape
 from .types import composite as composite_t
 from .types import date as date_t
+from .types import near as near_t
 from .types import number as number_t
 from .types import quantity as quantity_t
 from .types import reference as reference_t
@@ -98,6 +99,7 @@ class _Parser:
     base_url: str | None
     now_us: int
     all_types: frozenset[str]
+    near_default_km: float = near_t.DEFAULT_DISTANCE_KM
     ignored: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ lookups
@@ -162,6 +164,8 @@ class _Parser:
         if spd is None:
             where = ", ".join(types) if types else "all resource types"
             raise _Skip(f"Unknown search parameter '{code}' for {where}")
+        if spd.type == "special" and spd.url == near_t.URL:
+            return self.near(name, ParamRef(code, "special"), modifier or None, raw)
         if spd.type not in _MODIFIERS:
             raise _Skip(f"Search parameters of type {spd.type} ('{code}') are not supported yet")
         targets = self.targets(types, code) if spd.type == "reference" else ()
@@ -219,6 +223,24 @@ class _Parser:
         except ValueParseError as exc:
             raise _bad(name, str(exc)) from None
         return Clause(param, "type" if type_modifier else modifier, tuple(values))
+
+    def near(self, name: str, param: ParamRef, modifier: str | None, raw: str) -> Clause:
+        """``near`` on Location (``types/near.py``); values ORed, ``:missing`` allowed."""
+        if modifier is not None and modifier not in near_t.MODIFIERS:
+            raise _Skip(f"Modifier ':{modifier}' is not supported on '{param.code}'")
+        ctx = self.ctx(name)
+        values: list[Value] = []
+        try:
+            for piece in split_unescaped(raw, ","):
+                if modifier == "missing":
+                    if piece not in ("true", "false"):
+                        raise ValueParseError(f"'{name}' takes true or false, not '{piece}'")
+                    values.append(MissingValue(piece == "true"))
+                else:
+                    values.append(near_t.parse(piece, self.near_default_km, ctx))
+        except ValueParseError as exc:
+            raise _bad(name, str(exc)) from None
+        return Clause(param, modifier, tuple(values))
 
     def date_value(self, name: str, raw: str, ctx: ParseContext) -> DateValue:
         try:
@@ -372,11 +394,13 @@ def parse_search(
     max_count: int = 1000,
     base_url: str | None = None,
     now_us: int | None = None,
+    near_default_km: float = near_t.DEFAULT_DISTANCE_KM,
 ) -> SearchQuery:
     """Parse a search. ``resource_types``: one type (type search) or several / none (system
     search: only parameters common to all the types apply; ``_type`` narrows them).
     ``base_url`` makes absolute references to this server local; ``now_us`` is only for
-    tests (``ap`` on dates is evaluated at match time)."""
+    tests (``ap`` on dates is evaluated at match time); ``near_default_km`` is the distance of a
+    ``near`` without one."""
     params = list(params)
     all_types = registry.resource_types
     types = tuple(resource_types)
@@ -394,6 +418,7 @@ def parse_search(
         base_url.rstrip("/") if base_url else None,
         now_us if now_us is not None else int(time.time() * 1_000_000),
         all_types,
+        near_default_km,
     )
     criteria: list[Criterion] = []
     sort: list[SortKey] = []

@@ -96,6 +96,14 @@ CREATE TABLE IF NOT EXISTS ix_composite (pid INTEGER NOT NULL, t_system TEXT, t_
                                          cvalue REAL, cunit TEXT);
 CREATE INDEX IF NOT EXISTS ix_composite_code ON ix_composite (pid, t_code, t_system, rid);
 CREATE INDEX IF NOT EXISTS ix_composite_rid_pid ON ix_composite (rid, pid);
+-- positions (Location.position) for near: degrees and the unit vector on the sphere
+-- (search/types/near.py); a latitude range seeks the covering index, the longitude range
+-- and the exact great-circle test are evaluated on the index entries
+CREATE TABLE IF NOT EXISTS ix_position (pid INTEGER NOT NULL, lat REAL NOT NULL, lng REAL NOT NULL,
+                                        x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL,
+                                        rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_position_lat ON ix_position (pid, lat, lng, x, y, z, rid);
+CREATE INDEX IF NOT EXISTS ix_position_rid_pid ON ix_position (rid, pid);
 """
 
 # columns added after a table's first release: (table, column, type), added when missing,
@@ -115,4 +123,5 @@ INDEX_TABLES = (
     "ix_reference",
     "ix_uri",
     "ix_composite",
+    "ix_position",
 )
