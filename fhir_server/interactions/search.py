@@ -69,6 +69,11 @@ async def search(
     if (query.count == 0 or query.summary == "count") and query.total == "none":
         # _count=0 and _summary=count ask for the number of matches only
         query = replace(query, total="accurate")
+    if query.contained != "false" and (scope is not None or lists):
+        what = "compartment searches" if scope is not None else "_list"
+        raise InvalidError(
+            f"{what} are not supported with _contained", "_contained", issue_code="not-supported"
+        )
     if scope is not None:
         query = replace(query, criteria=(scope[1], *query.criteria))
     if lists:

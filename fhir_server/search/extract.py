@@ -7,7 +7,8 @@ extracted (backends keep them as columns); composite parameters of the shapes in
 ``types/composite.SHAPES`` give CompositeEntry values (each component's relative path
 evaluated on every element the composite's expression yields); other composites and
 special parameters are skipped, except ``near`` on Location (``types/near.py``: a
-PositionEntry from ``Location.position``).
+PositionEntry from ``Location.position``). Contained resources are indexed on their own
+under ``contained.CONTAINED_KEY`` (``search/contained.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..definitions import Definitions, load
+from . import contained as contained_t
 from .fhirpath_paths import NodeProgram, PathCompiler, Program
 from .index import Entry, IndexEntries
 from .registry import SearchParamDef, SearchRegistry
@@ -151,4 +153,8 @@ class Extractor:
                         result[cp.code + token_t.OF_TYPE_SUFFIX] = list(dict.fromkeys(of_type))
             if entries:
                 result[cp.code] = entries if len(entries) == 1 else list(dict.fromkeys(entries))
+        if resource.get("contained"):  # each contained resource indexed on its own, kept apart
+            inner = contained_t.extract(resource, self.extract)
+            if inner:
+                result[contained_t.CONTAINED_KEY] = inner
         return result

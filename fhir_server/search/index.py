@@ -93,6 +93,19 @@ class PositionEntry(NamedTuple):
     z: float
 
 
+class ContainedEntry(NamedTuple):
+    """One contained resource (``search/contained.py``): its type, id, JSON text and its own
+    index entries; kept under ``contained.CONTAINED_KEY``, apart from the container's."""
+
+    type: str
+    id: str
+    body: bytes
+    entries: tuple[tuple[str, tuple[Entry, ...]], ...]
+
+    def entry_map(self) -> IndexEntries:
+        return {code: list(values) for code, values in self.entries}
+
+
 Entry = (
     TokenEntry
     | StringEntry
@@ -103,6 +116,7 @@ Entry = (
     | UriEntry
     | CompositeEntry
     | PositionEntry
+    | ContainedEntry
 )
 
 # param code -> entries. Reference.identifier values of a reference parameter are

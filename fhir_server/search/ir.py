@@ -246,3 +246,7 @@ class SearchQuery:
     elements: tuple[str, ...] = ()
     includes: tuple[Include, ...] = ()
     ignored: tuple[str, ...] = field(default=())  # unknown parameters (lenient mode)
+    # _contained / _containedType (search/contained.py): which resources the criteria apply
+    # to (false: the resources themselves; true: contained ones; both) and what is returned
+    contained: Literal["false", "true", "both"] = "false"
+    contained_type: Literal["container", "contained"] = "container"

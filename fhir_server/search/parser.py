@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from ..errors import InvalidError
+from . import contained as contained_t
 from .ir import (
     Chain,
     Clause,
@@ -50,7 +51,7 @@ SORTABLE_TYPES = frozenset({"string", "token", "reference", "date", "number", "q
 SUMMARY_VALUES = frozenset({"true", "text", "data", "count", "false"})
 TOTAL_VALUES = frozenset({"none", "estimate", "accurate"})
 _IGNORED_HTTP = frozenset({"_format", "_pretty"})
-_UNSUPPORTED = frozenset({"_text", "_content", "_list", "_query", "_filter", "_contained", "_containedType"})
+_UNSUPPORTED = frozenset({"_text", "_content", "_list", "_query", "_filter"})
 _MODIFIERS: dict[str, frozenset[str]] = {
     "string": string_t.MODIFIERS,
     "token": token_t.MODIFIERS,
@@ -428,6 +429,8 @@ def parse_search(
     total: Literal["none", "estimate", "accurate"] = "none"
     summary: str | None = None
     elements: tuple[str, ...] = ()
+    contained: Literal["false", "true", "both"] = "false"
+    contained_type: Literal["container", "contained"] = "container"
     for name, raw in params:
         base = name.partition(":")[0]
         if base in _IGNORED_HTTP or name == "_type":
@@ -449,6 +452,14 @@ def parse_search(
                 elements = tuple(e.strip() for e in raw.split(",") if e.strip())
             elif name == "_cursor":
                 cursor = raw
+            elif name == "_contained":
+                if raw not in contained_t.MODES:
+                    raise _bad(name, f"_contained must be one of false, true, both; not '{raw}'")
+                contained = cast(Literal["false", "true", "both"], raw)
+            elif name == "_containedType":
+                if raw not in contained_t.TYPES:
+                    raise _bad(name, f"_containedType must be container or contained; not '{raw}'")
+                contained_type = cast(Literal["container", "contained"], raw)
             elif base in ("_include", "_revinclude"):
                 includes.extend(p.include(name, raw, base == "_revinclude"))
             elif base == "_has":
@@ -463,7 +474,7 @@ def parse_search(
                 criteria.append(p.criterion(name, raw))
         except _Skip as skip:
             p.skip(name, skip.message)
-    return SearchQuery(
+    query = SearchQuery(
         resource_types=types,
         criteria=tuple(criteria),
         sort=tuple(sort),
@@ -474,4 +485,11 @@ def parse_search(
         elements=elements,
         includes=tuple(includes),
         ignored=tuple(p.ignored),
+        contained=contained,
+        contained_type=contained_type,
     )
+    if contained != "false":
+        problem = contained_t.refusal(query, query.criteria)
+        if problem is not None:
+            raise InvalidError(problem, "_contained", issue_code="not-supported")
+    return query

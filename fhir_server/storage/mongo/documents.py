@@ -29,6 +29,10 @@ a replica set::
       # is 0..1), degrees, the unit vector (types/near.py) and the GeoJSON point ([lng, lat])
       "geo": {"near": {"lat": -3.4, "lng": 36.7, "x": 0.8, "y": 0.6, "z": -0.06,
                        "pt": {"type": "Point", "coordinates": [36.7, -3.4]}}},
+      # contained resources, each with its own index arrays (search/contained.py; only
+      # searches with _contained read them)
+      "ctd": [{"type": "Medication", "id": "m1", "lu_us": 1714557600123000, "body": "{...}",
+               "tok": [{"p": "code", "s": "http://snomed.info/sct", "c": "324252006"}]}],
       # per-parameter sort keys (scalars, so sorting never touches arrays):
       "sa": {"name": "anna", "birthdate": -1},             # the smallest value (dates: lo)
       "sd": {"name": "muller", "birthdate": 86399999999},  # the largest value (dates: hi)
@@ -50,6 +54,7 @@ from typing import Any
 
 from ...search.index import (
     CompositeEntry,
+    ContainedEntry,
     DateEntry,
     Entry,
     IndexEntries,
@@ -68,6 +73,7 @@ Doc = dict[str, Any]
 # entry kind -> array field in the resource document
 TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI = "tok", "str", "dt", "num", "qty", "ref", "uri"
 COMPOSITE = "cmp"
+CONTAINED = "ctd"  # contained resources (search/contained.py), searched only with _contained
 GEO = "geo"  # positions (near): one sub-document per parameter, not an array (see position_doc)
 ENTRY_ARRAYS = (TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI, COMPOSITE)
 COMPONENT_FIELDS = ("a", "b")  # the sub-documents of a composite entry's components, in order
@@ -197,10 +203,22 @@ def position_doc(entry: PositionEntry) -> Doc:
     }
 
 
+def contained_doc(entry: ContainedEntry) -> Doc:
+    return {
+        "type": entry.type,
+        "id": entry.id,
+        "body": entry.body.decode("utf-8"),
+        **entry_arrays(entry.entry_map()),
+    }
+
+
 def entry_arrays(index: IndexEntries) -> Doc:
     arrays: dict[str, Any] = {}
     for code, entries in index.items():
         for entry in entries:
+            if isinstance(entry, ContainedEntry):
+                arrays.setdefault(CONTAINED, []).append(contained_doc(entry))
+                continue
             if isinstance(entry, PositionEntry):  # a scalar per parameter: the first position
                 arrays.setdefault(GEO, {}).setdefault(field_name(code), position_doc(entry))
                 continue
@@ -225,6 +243,8 @@ def current_doc(op: WriteOp, token: str) -> Doc:
     }
     if not op.deleted:
         doc.update(entry_arrays(op.index))
+        for sub in doc.get(CONTAINED, ()):
+            sub["lu_us"] = op.last_updated_us
         asc, desc, present = sort_keys(op.index)
         if asc:
             doc[SORT_ASC], doc[SORT_DESC], doc[SORT_PRESENT] = asc, desc, present

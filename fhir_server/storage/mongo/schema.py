@@ -19,7 +19,9 @@
 * ``(type, geo.near.lat, geo.near.lng)``: the bounding box of ``near`` (``search_near.py``),
   and a ``2dsphere`` index on the GeoJSON point ``geo.near.pt`` for real servers (geo
   queries by operators and tools; the search itself does not use ``$geoWithin``, which
-  mongomock cannot evaluate, see ``search_near.py``).
+  mongomock cannot evaluate, see ``search_near.py``);
+* ``(ctd.type, ctd.tok.p, ctd.tok.c)``, ``(ctd.type, ctd.ref.p, ctd.ref.r)``: searches with
+  ``_contained`` on the contained resources (``contained.py``).
 
 Sorting on a parameter uses the scalar per-parameter keys ``sa.<code>`` /
 ``sd.<code>``; they are not indexed by default (one index per sortable parameter is
@@ -85,6 +87,8 @@ INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
         _spec("cmp_code", "type", "cmp.p", "cmp.a.c", "cmp.a.s"),
         _spec("geo_near_box", "type", "geo.near.lat", "geo.near.lng"),
         IndexSpec("geo_near_sphere", (("geo.near.pt", "2dsphere"),)),
+        _spec("ctd_tok", "ctd.type", "ctd.tok.p", "ctd.tok.c"),
+        _spec("ctd_ref", "ctd.type", "ctd.ref.p", "ctd.ref.r"),
     ),
     HISTORY: (
         _spec("instance", "type", "id", "version"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ...search.contained import CONTAINED_KEY
 from ...search.index import (
     CompositeEntry,
     DateEntry,
@@ -114,7 +115,7 @@ def index_rows(
     """Group deduplicated rows by table."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     for code, values in entries.items():
-        if not values:
+        if not values or code == CONTAINED_KEY:  # contained resources: contained.py
             continue
         pid = pid_of(code)
         seen: set[Entry] = set()
