@@ -39,6 +39,8 @@ class Settings:
     # MongoDB: the most resources an inner search of a chain or of _has may match
     # (above it: 400 too-costly naming the parameter); SQLite runs them as subqueries
     chain_limit: int = 1000
+    # near without a distance (Location?near=lat|lng): what counts as near, in km
+    near_default_km: float = 10.0
     log_level: str = "info"
 
     @cached_property
@@ -52,7 +54,10 @@ class Settings:
         for f in fields(cls):
             key = "FHIR_" + f.name.upper()
             if key in env and env[key] != "":
-                values[f.name] = int(env[key]) if f.type in ("int", int) else env[key]
+                raw = env[key]
+                values[f.name] = (
+                    int(raw) if f.type in ("int", int) else float(raw) if f.type in ("float", float) else raw
+                )
         settings = cls(**values)
         clean = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **clean)

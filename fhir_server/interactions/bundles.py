@@ -12,6 +12,10 @@ from ..storage.protocol import StoredVersion
 
 
 def full_url(base: str, stored: StoredVersion) -> str:
+    """A contained resource is identified through its container (search.html, Contained
+    Resources: ``http://example.com/fhir/MedicationRequest/23#m1``)."""
+    if stored.container is not None:
+        return f"{base}/{stored.container}#{stored.id}"
     return f"{base}/{stored.resource_type}/{stored.id}"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import FHIR_VERSION, __version__, clock
 from ..search.types.composite import component_types, supported
+from ..search.types.near import URL as NEAR_URL
 from ..server import Server
 
 TYPE_INTERACTIONS = [
@@ -60,8 +61,8 @@ def capability_statement(server: Server) -> dict[str, Any]:
     for rtype in sorted(server.definitions.resource_types):
         params = [{"name": n, "definition": url, "type": t} for n, t, url in COMMON_SEARCH]
         for code, sp in sorted(server.registry.for_type(rtype).items()):
-            if sp.type == "special" or code in ("_id", "_lastUpdated"):
-                continue
+            if (sp.type == "special" and sp.url != NEAR_URL) or code in ("_id", "_lastUpdated"):
+                continue  # special parameters are not searched, except Location.near
             if sp.type == "composite" and not supported(component_types(sp, server.registry)):
                 continue  # composite shapes not searched (search/types/composite.SHAPES)
             params.append({"name": code, "definition": sp.url, "type": sp.type})

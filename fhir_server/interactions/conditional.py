@@ -29,4 +29,8 @@ async def matches(
             issue_code="invalid",
         )
     query = parse_search((resource_type,), params, server.registry, strict=True, base_url=server.base_url)
+    if query.contained != "false":  # a conditional interaction acts on resources, not contained ones
+        raise InvalidError(
+            "_contained is not supported in conditional criteria", "_contained", issue_code="not-supported"
+        )
     return await tx.search_keys(query, limit)

@@ -19,6 +19,7 @@ from ..server import Server
 from ..storage.protocol import StoredVersion
 from .bundles import bundle, full_url, link, outcome, raw
 from .lists import list_criteria
+from .near_distance import distance_extension, near_points
 from .resources import require_type
 from .subsetting import check_summary, subset_body
 
@@ -63,10 +64,16 @@ async def search(
         default_count=server.settings.default_count,
         max_count=server.settings.max_count,
         base_url=server.base_url,
+        near_default_km=server.settings.near_default_km,
     )
     if (query.count == 0 or query.summary == "count") and query.total == "none":
         # _count=0 and _summary=count ask for the number of matches only
         query = replace(query, total="accurate")
+    if query.contained != "false" and (scope is not None or lists):
+        what = "compartment searches" if scope is not None else "_list"
+        raise InvalidError(
+            f"{what} are not supported with _contained", "_contained", issue_code="not-supported"
+        )
     if scope is not None:
         query = replace(query, criteria=(scope[1], *query.criteria))
     if lists:
@@ -104,12 +111,15 @@ async def search(
             limits = IncludeLimits(server.settings.max_includes, server.settings.max_include_depth)
             found = await include_resources(server.store, page.items, query.includes, limits)
             included, issues = found.resources, [*issues, *found.issues]
+        points = near_points(query)
         for mode, items in (("match", page.items), ("include", included)):
             for item in items:
                 body = subset_body(server.definitions, item.body, query.summary, query.elements)
-                entries.append(
-                    {"fullUrl": full_url(base, item), "resource": raw(body), "search": {"mode": mode}}
-                )
+                search: dict[str, Any] = {"mode": mode}
+                distance = distance_extension(points, item) if mode == "match" else None
+                if distance is not None:
+                    search["extension"] = [distance]
+                entries.append({"fullUrl": full_url(base, item), "resource": raw(body), "search": search})
     if issues:
         entries.append({"resource": outcome(issues), "search": {"mode": "outcome"}})
     kept = [

@@ -6,7 +6,9 @@ with the type modules in ``search/types``. ``_id`` and ``_lastUpdated`` are not
 extracted (backends keep them as columns); composite parameters of the shapes in
 ``types/composite.SHAPES`` give CompositeEntry values (each component's relative path
 evaluated on every element the composite's expression yields); other composites and
-special parameters are skipped.
+special parameters are skipped, except ``near`` on Location (``types/near.py``: a
+PositionEntry from ``Location.position``). Contained resources are indexed on their own
+under ``contained.CONTAINED_KEY`` (``search/contained.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..definitions import Definitions, load
+from . import contained as contained_t
 from .fhirpath_paths import NodeProgram, PathCompiler, Program
 from .index import Entry, IndexEntries
 from .registry import SearchParamDef, SearchRegistry
 from .types import ExtractContext, Node
 from .types import composite as composite_t
 from .types import date as date_t
+from .types import near as near_t
 from .types import number as number_t
 from .types import quantity as quantity_t
 from .types import reference as reference_t
@@ -93,8 +97,10 @@ class Extractor:
                     if found is None:
                         continue  # a composite shape not supported
                     components = found
-                elif spd.type not in _CONVERTERS and spd.type != "reference":
-                    continue  # special
+                elif spd.type == "special" and spd.url != near_t.URL:
+                    continue  # special parameters other than Location.near
+                elif spd.type not in _CONVERTERS and spd.type not in ("reference", "special"):
+                    continue
                 program = self._paths.compile_expression(spd.expression, resource_type)
                 if program is not None:
                     out.append(_Compiled(code, spd.type, program, frozenset(spd.targets), components))
@@ -136,7 +142,7 @@ class Extractor:
                 for node in nodes:
                     composite_t.extract(node, cp.components, ctx, entries)
             else:
-                convert = _CONVERTERS[cp.type]
+                convert = near_t.extract if cp.type == "special" else _CONVERTERS[cp.type]
                 for node in nodes:
                     convert(node, ctx, entries)
                 if cp.type == "token":
@@ -147,4 +153,8 @@ class Extractor:
                         result[cp.code + token_t.OF_TYPE_SUFFIX] = list(dict.fromkeys(of_type))
             if entries:
                 result[cp.code] = entries if len(entries) == 1 else list(dict.fromkeys(entries))
+        if resource.get("contained"):  # each contained resource indexed on its own, kept apart
+            inner = contained_t.extract(resource, self.extract)
+            if inner:
+                result[contained_t.CONTAINED_KEY] = inner
         return result

@@ -82,6 +82,30 @@ class CompositeEntry(NamedTuple):
     components: tuple[TokenEntry | StringEntry | DateEntry | QuantityEntry, ...]
 
 
+class PositionEntry(NamedTuple):
+    """A geographic position (``Location.position``, WGS84 degrees) for ``near``, with its unit
+    vector on the sphere (``types/near.py``)."""
+
+    lat: float
+    lng: float
+    x: float
+    y: float
+    z: float
+
+
+class ContainedEntry(NamedTuple):
+    """One contained resource (``search/contained.py``): its type, id, JSON text and its own
+    index entries; kept under ``contained.CONTAINED_KEY``, apart from the container's."""
+
+    type: str
+    id: str
+    body: bytes
+    entries: tuple[tuple[str, tuple[Entry, ...]], ...]
+
+    def entry_map(self) -> IndexEntries:
+        return {code: list(values) for code, values in self.entries}
+
+
 Entry = (
     TokenEntry
     | StringEntry
@@ -91,6 +115,8 @@ Entry = (
     | ReferenceEntry
     | UriEntry
     | CompositeEntry
+    | PositionEntry
+    | ContainedEntry
 )
 
 # param code -> entries. Reference.identifier values of a reference parameter are
@@ -107,4 +133,5 @@ ENTRY_KIND: dict[type, str] = {
     ReferenceEntry: "reference",
     UriEntry: "uri",
     CompositeEntry: "composite",
+    PositionEntry: "position",
 }

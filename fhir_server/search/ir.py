@@ -13,6 +13,8 @@ Semantics (search.html):
   "identifier", "of-type", "below", "above", "type" (the ``:[type]`` modifier on references: the
   type is in ``ReferenceValue.type``).
 * ``:missing`` is a ``MissingValue``.
+* ``near`` (the special parameter of Location) has ``NearValue`` values: a position
+  matches when its great-circle distance to the point is at most the distance.
 * a composite parameter's values are ``CompositeValue`` (one value per component, matched
   against the components of one ``CompositeEntry``).
 * ``:not`` on a token: the resource matches when NO entry of the parameter matches any
@@ -107,6 +109,20 @@ class CompositeValue:
 
 
 @dataclass(frozen=True)
+class NearValue:
+    """``near=[latitude]|[longitude]|[distance]|[units]`` (``types/near.py``): the point, the
+    distance in km, the point's unit vector and the squared-chord limit ``4 sin²(d/2R)``."""
+
+    lat: float
+    lng: float
+    distance_km: float
+    x: float
+    y: float
+    z: float
+    limit: float
+
+
+@dataclass(frozen=True)
 class MissingValue:
     missing: bool
 
@@ -120,6 +136,7 @@ Value = (
     | ReferenceValue
     | UriValue
     | CompositeValue
+    | NearValue
     | MissingValue
 )
 
@@ -229,3 +246,7 @@ class SearchQuery:
     elements: tuple[str, ...] = ()
     includes: tuple[Include, ...] = ()
     ignored: tuple[str, ...] = field(default=())  # unknown parameters (lenient mode)
+    # _contained / _containedType (search/contained.py): which resources the criteria apply
+    # to (false: the resources themselves; true: contained ones; both) and what is returned
+    contained: Literal["false", "true", "both"] = "false"
+    contained_type: Literal["container", "contained"] = "container"

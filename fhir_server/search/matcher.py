@@ -21,6 +21,8 @@ of ``extract.py``. Rules (search.html R4, with the per-type details in ``types/*
   reference entry of ``p`` to the candidate (``Type/id``, local) and matches ``inner``;
 * a compartment clause matches when one of the type's compartment parameters has a
   reference entry to the compartment (``{def}``: the resource is the compartment);
+* ``near`` (Location): a position whose great-circle distance to the point is at most the
+  distance, inclusive (``types/near.py``);
 * ``_id`` matches the logical id, ``_lastUpdated`` the point ``[lu, lu]`` with date rules;
 * ``ap`` on dates is widened at match time by 10% of the distance to now.
 
@@ -44,6 +46,7 @@ from .index import (
     Entry,
     IndexEntries,
     NumberEntry,
+    PositionEntry,
     QuantityEntry,
     ReferenceEntry,
     StringEntry,
@@ -60,6 +63,7 @@ from .ir import (
     IdClause,
     LastUpdatedClause,
     MissingValue,
+    NearValue,
     NumberValue,
     QuantityValue,
     ReferenceValue,
@@ -72,6 +76,7 @@ from .ir import (
 )
 from .types import composite as composite_t
 from .types import date as date_t
+from .types import near as near_t
 from .types import number as number_t
 from .types import quantity as quantity_t
 from .types import reference as reference_t
@@ -120,6 +125,8 @@ def value_matches(value: Value, modifier: str | None, entry: Entry, now_us: int)
         return isinstance(entry, ReferenceEntry) and reference_t.match_value(value, entry)
     if isinstance(value, UriValue):
         return isinstance(entry, UriEntry) and uri_t.match_value(value, modifier, entry)
+    if isinstance(value, NearValue):
+        return isinstance(entry, PositionEntry) and near_t.match_value(value, entry)
     if isinstance(value, CompositeValue):
         return isinstance(entry, CompositeEntry) and composite_t.match_value(
             value, entry, lambda v, e: value_matches(v, None, e, now_us)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from ..errors import InvalidError
+from . import contained as contained_t
 from .ir import (
     Chain,
     Clause,
@@ -37,6 +38,7 @@ from .targets import targets_on
 from .types import ParseContext, ValueParseError, split_unescaped, unescape
 from .types import composite as composite_t
 from .types import date as date_t
+from .types import near as near_t
 from .types import number as number_t
 from .types import quantity as quantity_t
 from .types import reference as reference_t
@@ -50,7 +52,7 @@ SORTABLE_TYPES = frozenset({"string", "token", "reference", "date", "number", "q
 SUMMARY_VALUES = frozenset({"true", "text", "data", "count", "false"})
 TOTAL_VALUES = frozenset({"none", "estimate", "accurate"})
 _IGNORED_HTTP = frozenset({"_format", "_pretty"})
-_UNSUPPORTED = frozenset({"_text", "_content", "_list", "_query", "_filter", "_contained", "_containedType"})
+_UNSUPPORTED = frozenset({"_text", "_content", "_list", "_query", "_filter"})
 _MODIFIERS: dict[str, frozenset[str]] = {
     "string": string_t.MODIFIERS,
     "token": token_t.MODIFIERS,
@@ -99,6 +101,7 @@ class _Parser:
     base_url: str | None
     now_us: int
     all_types: frozenset[str]
+    near_default_km: float = near_t.DEFAULT_DISTANCE_KM
     ignored: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ lookups
@@ -163,6 +166,8 @@ class _Parser:
         if spd is None:
             where = ", ".join(types) if types else "all resource types"
             raise _Skip(f"Unknown search parameter '{code}' for {where}")
+        if spd.type == "special" and spd.url == near_t.URL:
+            return self.near(name, ParamRef(code, "special"), modifier or None, raw)
         if spd.type not in _MODIFIERS:
             raise _Skip(f"Search parameters of type {spd.type} ('{code}') are not supported yet")
         targets = self.targets(types, code) if spd.type == "reference" else ()
@@ -220,6 +225,24 @@ class _Parser:
         except ValueParseError as exc:
             raise _bad(name, str(exc)) from None
         return Clause(param, "type" if type_modifier else modifier, tuple(values))
+
+    def near(self, name: str, param: ParamRef, modifier: str | None, raw: str) -> Clause:
+        """``near`` on Location (``types/near.py``); values ORed, ``:missing`` allowed."""
+        if modifier is not None and modifier not in near_t.MODIFIERS:
+            raise _Skip(f"Modifier ':{modifier}' is not supported on '{param.code}'")
+        ctx = self.ctx(name)
+        values: list[Value] = []
+        try:
+            for piece in split_unescaped(raw, ","):
+                if modifier == "missing":
+                    if piece not in ("true", "false"):
+                        raise ValueParseError(f"'{name}' takes true or false, not '{piece}'")
+                    values.append(MissingValue(piece == "true"))
+                else:
+                    values.append(near_t.parse(piece, self.near_default_km, ctx))
+        except ValueParseError as exc:
+            raise _bad(name, str(exc)) from None
+        return Clause(param, modifier, tuple(values))
 
     def date_value(self, name: str, raw: str, ctx: ParseContext) -> DateValue:
         try:
@@ -403,11 +426,13 @@ def parse_search(
     max_count: int = 1000,
     base_url: str | None = None,
     now_us: int | None = None,
+    near_default_km: float = near_t.DEFAULT_DISTANCE_KM,
 ) -> SearchQuery:
     """Parse a search. ``resource_types``: one type (type search) or several / none (system
     search: only parameters common to all the types apply; ``_type`` narrows them).
     ``base_url`` makes absolute references to this server local; ``now_us`` is only for
-    tests (``ap`` on dates is evaluated at match time)."""
+    tests (``ap`` on dates is evaluated at match time); ``near_default_km`` is the distance of a
+    ``near`` without one."""
     params = list(params)
     all_types = registry.resource_types
     types = tuple(resource_types)
@@ -425,6 +450,7 @@ def parse_search(
         base_url.rstrip("/") if base_url else None,
         now_us if now_us is not None else int(time.time() * 1_000_000),
         all_types,
+        near_default_km,
     )
     criteria: list[Criterion] = []
     sort: list[SortKey] = []
@@ -434,6 +460,8 @@ def parse_search(
     total: Literal["none", "estimate", "accurate"] = "none"
     summary: str | None = None
     elements: tuple[str, ...] = ()
+    contained: Literal["false", "true", "both"] = "false"
+    contained_type: Literal["container", "contained"] = "container"
     for name, raw in params:
         base = name.partition(":")[0]
         if base in _IGNORED_HTTP or name == "_type":
@@ -455,6 +483,14 @@ def parse_search(
                 elements = tuple(e.strip() for e in raw.split(",") if e.strip())
             elif name == "_cursor":
                 cursor = raw
+            elif name == "_contained":
+                if raw not in contained_t.MODES:
+                    raise _bad(name, f"_contained must be one of false, true, both; not '{raw}'")
+                contained = cast(Literal["false", "true", "both"], raw)
+            elif name == "_containedType":
+                if raw not in contained_t.TYPES:
+                    raise _bad(name, f"_containedType must be container or contained; not '{raw}'")
+                contained_type = cast(Literal["container", "contained"], raw)
             elif base in ("_include", "_revinclude"):
                 includes.extend(p.include(name, raw, base == "_revinclude"))
             elif base == "_has":
@@ -469,7 +505,7 @@ def parse_search(
                 criteria.append(p.criterion(name, raw))
         except _Skip as skip:
             p.skip(name, skip.message)
-    return SearchQuery(
+    query = SearchQuery(
         resource_types=types,
         criteria=tuple(criteria),
         sort=tuple(sort),
@@ -480,4 +516,11 @@ def parse_search(
         elements=elements,
         includes=tuple(includes),
         ignored=tuple(p.ignored),
+        contained=contained,
+        contained_type=contained_type,
     )
+    if contained != "false":
+        problem = contained_t.refusal(query, query.criteria)
+        if problem is not None:
+            raise InvalidError(problem, "_contained", issue_code="not-supported")
+    return query

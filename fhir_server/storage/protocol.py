@@ -44,6 +44,9 @@ class StoredVersion:
     deleted: bool
     body: bytes  # JSON text; b"" for a tombstone
     method: Method = "PUT"  # meaningful in history and vread; read() may report "PUT"
+    # a contained resource found by a search with _contained (search/contained.py): the
+    # container's "Type/id" (version and lastUpdated are the container's)
+    container: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ a replica set::
       # composite entries: the components as sub-documents "a", "b" (fields of their kind)
       "cmp": [{"p": "code-value-quantity", "a": {"s": "http://loinc.org", "c": "8480-6"},
                "b": {"v": 107.0, "lo": 106.5, "hi": 107.5, "s": "...", "c": "mm[Hg]", "u": "mmHg"}}],
+      # positions (Location.position, for near): per parameter one point (Location.position
+      # is 0..1), degrees, the unit vector (types/near.py) and the GeoJSON point ([lng, lat])
+      "geo": {"near": {"lat": -3.4, "lng": 36.7, "x": 0.8, "y": 0.6, "z": -0.06,
+                       "pt": {"type": "Point", "coordinates": [36.7, -3.4]}}},
+      # contained resources, each with its own index arrays (search/contained.py; only
+      # searches with _contained read them)
+      "ctd": [{"type": "Medication", "id": "m1", "lu_us": 1714557600123000, "body": "{...}",
+               "tok": [{"p": "code", "s": "http://snomed.info/sct", "c": "324252006"}]}],
       # per-parameter sort keys (scalars, so sorting never touches arrays):
       "sa": {"name": "anna", "birthdate": -1},             # the smallest value (dates: lo)
       "sd": {"name": "muller", "birthdate": 86399999999},  # the largest value (dates: hi)
@@ -46,10 +54,12 @@ from typing import Any
 
 from ...search.index import (
     CompositeEntry,
+    ContainedEntry,
     DateEntry,
     Entry,
     IndexEntries,
     NumberEntry,
+    PositionEntry,
     QuantityEntry,
     ReferenceEntry,
     StringEntry,
@@ -63,6 +73,8 @@ Doc = dict[str, Any]
 # entry kind -> array field in the resource document
 TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI = "tok", "str", "dt", "num", "qty", "ref", "uri"
 COMPOSITE = "cmp"
+CONTAINED = "ctd"  # contained resources (search/contained.py), searched only with _contained
+GEO = "geo"  # positions (near): one sub-document per parameter, not an array (see position_doc)
 ENTRY_ARRAYS = (TOKEN, STRING, DATE, NUMBER, QUANTITY, REFERENCE, URI, COMPOSITE)
 COMPONENT_FIELDS = ("a", "b")  # the sub-documents of a composite entry's components, in order
 SORT_ASC, SORT_DESC, SORT_PRESENT = "sa", "sd", "sp"
@@ -180,10 +192,36 @@ def sort_keys(index: Mapping[str, list[Entry]]) -> tuple[Doc, Doc, Doc]:
     return asc, desc, present
 
 
+def position_doc(entry: PositionEntry) -> Doc:
+    return {
+        "lat": entry.lat,
+        "lng": entry.lng,
+        "x": entry.x,
+        "y": entry.y,
+        "z": entry.z,
+        "pt": {"type": "Point", "coordinates": [entry.lng, entry.lat]},
+    }
+
+
+def contained_doc(entry: ContainedEntry) -> Doc:
+    return {
+        "type": entry.type,
+        "id": entry.id,
+        "body": entry.body.decode("utf-8"),
+        **entry_arrays(entry.entry_map()),
+    }
+
+
 def entry_arrays(index: IndexEntries) -> Doc:
-    arrays: dict[str, list[Doc]] = {}
+    arrays: dict[str, Any] = {}
     for code, entries in index.items():
         for entry in entries:
+            if isinstance(entry, ContainedEntry):
+                arrays.setdefault(CONTAINED, []).append(contained_doc(entry))
+                continue
+            if isinstance(entry, PositionEntry):  # a scalar per parameter: the first position
+                arrays.setdefault(GEO, {}).setdefault(field_name(code), position_doc(entry))
+                continue
             kind, sub = entry_subdoc(code, entry)
             arrays.setdefault(kind, []).append(sub)
     return dict(arrays)
@@ -205,6 +243,8 @@ def current_doc(op: WriteOp, token: str) -> Doc:
     }
     if not op.deleted:
         doc.update(entry_arrays(op.index))
+        for sub in doc.get(CONTAINED, ()):
+            sub["lu_us"] = op.last_updated_us
         asc, desc, present = sort_keys(op.index)
         if asc:
             doc[SORT_ASC], doc[SORT_DESC], doc[SORT_PRESENT] = asc, desc, present

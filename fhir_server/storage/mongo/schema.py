@@ -15,7 +15,13 @@
   ``(type, num.p, num.v)``, ``(type, qty.p, qty.v)``, ``(type, qty.p, qty.cu, qty.cv)``
   (UCUM canonical), ``(type, uri.p, uri.v)``,
   ``(type, cmp.p, cmp.a.c, cmp.a.s)`` (composites, led by their token component);
-* ``(ref.r)``: reverse references (``_revinclude``) by target whatever the source.
+* ``(ref.r)``: reverse references (``_revinclude``) by target whatever the source;
+* ``(type, geo.near.lat, geo.near.lng)``: the bounding box of ``near`` (``search_near.py``),
+  and a ``2dsphere`` index on the GeoJSON point ``geo.near.pt`` for real servers (geo
+  queries by operators and tools; the search itself does not use ``$geoWithin``, which
+  mongomock cannot evaluate, see ``search_near.py``);
+* ``(ctd.type, ctd.tok.p, ctd.tok.c)``, ``(ctd.type, ctd.ref.p, ctd.ref.r)``: searches with
+  ``_contained`` on the contained resources (``contained.py``).
 
 Sorting on a parameter uses the scalar per-parameter keys ``sa.<code>`` /
 ``sd.<code>``; they are not indexed by default (one index per sortable parameter is
@@ -50,7 +56,7 @@ HISTORY = "history"
 @dataclass(frozen=True)
 class IndexSpec:
     name: str
-    keys: tuple[tuple[str, int], ...]
+    keys: tuple[tuple[str, int | str], ...]
 
     def model(self) -> IndexModel:
         return IndexModel(list(self.keys), name=self.name)
@@ -79,6 +85,10 @@ INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
         _spec("qty_canonical", "type", "qty.p", "qty.cu", "qty.cv"),
         _spec("uri_value", "type", "uri.p", "uri.v"),
         _spec("cmp_code", "type", "cmp.p", "cmp.a.c", "cmp.a.s"),
+        _spec("geo_near_box", "type", "geo.near.lat", "geo.near.lng"),
+        IndexSpec("geo_near_sphere", (("geo.near.pt", "2dsphere"),)),
+        _spec("ctd_tok", "ctd.type", "ctd.tok.p", "ctd.tok.c"),
+        _spec("ctd_ref", "ctd.type", "ctd.ref.p", "ctd.ref.r"),
     ),
     HISTORY: (
         _spec("instance", "type", "id", "version"),
@@ -89,9 +99,9 @@ INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
 }
 
 
-def _key_pairs(key: Any) -> tuple[tuple[str, int], ...]:
+def _key_pairs(key: Any) -> tuple[tuple[str, int | str], ...]:
     items = key.items() if hasattr(key, "items") else key
-    return tuple((str(f), int(d)) for f, d in items)
+    return tuple((str(f), d if isinstance(d, str) else int(d)) for f, d in items)
 
 
 async def ensure_indexes(db: Any) -> None:

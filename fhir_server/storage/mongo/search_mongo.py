@@ -40,7 +40,8 @@ matcher (``search/matcher.py``); per parameter type:
 * composite: one ``$elemMatch`` on ``cmp`` with each component's condition on its
   sub-document (``a.``, ``b.``), so all components match the same element;
 * uri: equality; ``:below`` starts-with; ``:above`` the entry is a prefix of the value;
-* ``:missing=true``: no entry of the param; ``false``: at least one.
+* ``:missing=true``: no entry of the param; ``false``: at least one;
+* ``near`` (Location.position): ``search_near.py``.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ from ...search.ir import (
 from ...search.types.number import approx_window
 from ...search.types.quantity import canonical_value
 from .documents import COMPONENT_FIELDS, COMPOSITE, DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
+from .search_near import near_filter
 
 Filter = dict[str, Any]
 # (resource type, filter on that type, parameter name for messages, with references?)
@@ -338,6 +340,8 @@ class Compiler:
 
     def clause(self, c: Clause) -> Filter:
         ptype, code, mod = c.param.type, c.param.code, c.modifier
+        if ptype == "special":  # near, the one special parameter searched
+            return near_filter(c)
         if ptype not in ARRAY_OF:
             raise NotSupportedError(
                 f"search on {ptype} parameter '{code}' is not supported", expression=(code,)

@@ -25,6 +25,7 @@ from pymongo.write_concern import WriteConcern
 from ...errors import TooCostlyError
 from ...search.ir import SearchQuery
 from ..protocol import ESTIMATE_BOUND, HistoryRequest, Page, StoredReference, StoredVersion, Transaction
+from . import contained
 from .documents import REFERENCE, VERSION_FIELDS, resource_key, stored_version
 from .history import HistoryReader
 from .paging import after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
@@ -211,6 +212,8 @@ class MongoStore:
         return await self.search_in(query, None)
 
     async def search_in(self, query: SearchQuery, session: Any) -> Page:
+        if query.contained != "false":
+            return await contained.search(self, query, session)
         base = await self.compile_filter(query, session)
         fields = sort_fields(query.sort, one_type=len(query.resource_types) == 1)
         total, capped = await self.count(query, base, session)
@@ -249,6 +252,8 @@ class MongoStore:
         """The filter and sort of one page of ``query`` (chains and ``_has`` already
         resolved, as the search would run them) and MongoDB's winning plan; a driver or
         mock without ``explain`` gives the filter and sort with ``planError``."""
+        if query.contained != "false":
+            return await contained.explain(self, query)
         filt = await self.compile_filter(query, None)
         fields = sort_fields(query.sort, one_type=len(query.resource_types) == 1)
         if query.cursor:
@@ -273,6 +278,8 @@ class MongoStore:
         return out
 
     async def search_keys_in(self, query: SearchQuery, limit: int, session: Any) -> list[tuple[str, str]]:
+        if query.contained != "false":
+            raise TypeError("search_keys is for resources, not contained ones")
         if limit <= 0:
             return []
         filt = await self.compile_filter(query, session)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ...search.contained import CONTAINED_KEY
 from ...search.index import (
     CompositeEntry,
     DateEntry,
     Entry,
     IndexEntries,
     NumberEntry,
+    PositionEntry,
     QuantityEntry,
     ReferenceEntry,
     StringEntry,
@@ -48,6 +50,7 @@ INSERT = {
         "INSERT INTO ix_reference (pid, target, rtype, rid_part, version, rid) VALUES (?, ?, ?, ?, ?, ?)"
     ),
     "ix_uri": "INSERT INTO ix_uri (pid, value, rid) VALUES (?, ?, ?)",
+    "ix_position": "INSERT INTO ix_position (pid, lat, lng, x, y, z, rid) VALUES (?, ?, ?, ?, ?, ?, ?)",
     "ix_composite": (
         "INSERT INTO ix_composite (pid, t_system, t_code, system, code, value, lo, hi, unit, norm, exact, "
         "cvalue, cunit, rid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -102,6 +105,7 @@ ROW: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
     ReferenceEntry: ("ix_reference", _reference_row),
     UriEntry: ("ix_uri", lambda e: (e.value,)),
     CompositeEntry: ("ix_composite", _composite_row),
+    PositionEntry: ("ix_position", lambda e: (e.lat, e.lng, e.x, e.y, e.z)),
 }
 
 
@@ -111,7 +115,7 @@ def index_rows(
     """Group deduplicated rows by table."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     for code, values in entries.items():
-        if not values:
+        if not values or code == CONTAINED_KEY:  # contained resources: contained.py
             continue
         pid = pid_of(code)
         seen: set[Entry] = set()

@@ -96,6 +96,21 @@ CREATE TABLE IF NOT EXISTS ix_composite (pid INTEGER NOT NULL, t_system TEXT, t_
                                          cvalue REAL, cunit TEXT);
 CREATE INDEX IF NOT EXISTS ix_composite_code ON ix_composite (pid, t_code, t_system, rid);
 CREATE INDEX IF NOT EXISTS ix_composite_rid_pid ON ix_composite (rid, pid);
+-- positions (Location.position) for near: degrees and the unit vector on the sphere
+-- (search/types/near.py); a latitude range seeks the covering index, the longitude range
+-- and the exact great-circle test are evaluated on the index entries
+CREATE TABLE IF NOT EXISTS ix_position (pid INTEGER NOT NULL, lat REAL NOT NULL, lng REAL NOT NULL,
+                                        x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL,
+                                        rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_position_lat ON ix_position (pid, lat, lng, x, y, z, rid);
+CREATE INDEX IF NOT EXISTS ix_position_rid_pid ON ix_position (rid, pid);
+-- contained resources (search/contained.py), searched only with _contained: their index
+-- rows are in the ix_* tables under a NEGATIVE rid (this table's key) and under the pids of
+-- "#<type>", so ordinary searches (which seek (pid, ...) of "<type>") never meet them
+CREATE TABLE IF NOT EXISTS contained (rid INTEGER PRIMARY KEY, container INTEGER NOT NULL,
+                                      type TEXT NOT NULL, id TEXT NOT NULL, lu INTEGER NOT NULL,
+                                      body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS contained_container ON contained (container);
 """
 
 # columns added after a table's first release: (table, column, type), added when missing,
@@ -121,4 +136,5 @@ INDEX_TABLES = (
     "ix_reference",
     "ix_uri",
     "ix_composite",
+    "ix_position",
 )

@@ -33,6 +33,7 @@ from ...search.ir import (
     IdClause,
     LastUpdatedClause,
     MissingValue,
+    NearValue,
     NumberValue,
     QuantityValue,
     ReferenceValue,
@@ -43,6 +44,7 @@ from ...search.ir import (
     UriValue,
     Value,
 )
+from ...search.types.near import bounding_box
 from ...search.types.number import approx_window
 from ...search.types.quantity import canonical_value
 from ..cursor import decode
@@ -78,6 +80,7 @@ TABLE = {
     "reference": "ix_reference",
     "uri": "ix_uri",
     "composite": "ix_composite",
+    "special": "ix_position",  # the one special parameter searched: near (Location.position)
 }
 TOP = "\U0010ffff"
 
@@ -186,6 +189,19 @@ def token_condition(value: TokenValue, system_col: str, code_col: str) -> SQL:
     return "(" + (" AND ".join(parts) or "1") + ")", args
 
 
+def near_condition(value: NearValue) -> SQL:
+    """``near`` (``search/types/near.py``): the bounding box, which seeks the (pid, lat, lng)
+    index (longitudes in two ranges across the antimeridian, all of them around a pole),
+    then the exact great-circle test as the squared chord between unit vectors, computed
+    in the order ``near.chord2`` uses so that SQLite and the matcher agree to the bit."""
+    lat_min, lat_max, ranges = bounding_box(value)
+    lng_sql = " OR ".join("(x.lng >= ? AND x.lng <= ?)" for _ in ranges)
+    chord = "((x.x - ?) * (x.x - ?) + (x.y - ?) * (x.y - ?) + (x.z - ?) * (x.z - ?))"
+    args: list[Any] = [lat_min, lat_max, *(b for r in ranges for b in r)]
+    args += [value.x, value.x, value.y, value.y, value.z, value.z, value.limit]
+    return f"(x.lat >= ? AND x.lat <= ? AND ({lng_sql}) AND {chord} <= ?)", args
+
+
 def value_condition(value: Value, modifier: str | None) -> SQL:
     if isinstance(value, StringValue):
         if modifier == "exact":
@@ -246,6 +262,8 @@ def value_condition(value: Value, modifier: str | None) -> SQL:
             parts.append("x.version = ?")
             args.append(value.version)
         return "(" + (" AND ".join(parts) or "1") + ")", args
+    if isinstance(value, NearValue):
+        return near_condition(value)
     if isinstance(value, UriValue):
         if modifier == "below":
             return "(x.value >= ? AND x.value < ?)", [value.value, value.value + TOP]
@@ -530,6 +548,8 @@ def _rank(c: Unit) -> int:
         return {"above": 6, "below": 3}.get(c.modifier or "", 2)
     if isinstance(first, DateValue):
         return 3 if first.prefix == "eq" else 4
+    if isinstance(first, NearValue):  # a latitude band
+        return 3
     return 4
 
 

@@ -31,8 +31,10 @@ from ..protocol import (
     VersionConflict,
     WriteOp,
 )
+from . import contained as contained_sql
 from . import sort_scan
 from .connections import Connections
+from .contained import delete_contained, insert_contained
 from .groupcommit import GroupCommitter
 from .history import history_page
 from .params import ParamIds
@@ -62,6 +64,7 @@ def apply_write(conn: sqlite3.Connection, params: ParamIds, op: WriteOp) -> None
         )
         for table in INDEX_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE rid = ?", (rid,))
+        delete_contained(conn, rid)
     else:
         cur = conn.execute(
             f"INSERT INTO resources ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -86,6 +89,9 @@ def apply_write(conn: sqlite3.Connection, params: ParamIds, op: WriteOp) -> None
         for table, values in rows.items():
             conn.executemany(INSERT[table], values)
         params.observe_rows(conn, rows)
+        insert_contained(
+            conn, rid, op.last_updated_us, op.index, lambda t, code: params.get_or_create(conn, t, code)
+        )
 
 
 def apply_all(conn: sqlite3.Connection, params: ParamIds, ops: list[WriteOp]) -> None:
@@ -135,6 +141,9 @@ class SQLiteTransaction:
         return await self._locked(lambda c: self._store._read(c, resource_type, id))
 
     async def search_keys(self, query: SearchQuery, limit: int) -> list[tuple[str, str]]:
+        if query.contained != "false":
+            raise TypeError("search_keys is for resources, not contained ones")
+
         def job(c: sqlite3.Connection) -> list[tuple[str, str]]:
             sql, args = compile_search(query, self._store.params.lookup(c), limit=limit, keys_only=True)
             return [(r[0], r[1]) for r in c.execute(sql, args)]
@@ -348,6 +357,11 @@ class SQLiteStore:
         return [compile_search(query, lookup, limit=limit, shape_of=self.params.shape)]
 
     async def search(self, query: SearchQuery) -> Page:
+        if query.contained != "false":
+            return await self.conns.read(
+                lambda c: contained_sql.search(c, query, self.params.lookup(c), ESTIMATE_BOUND)
+            )
+
         def job(c: sqlite3.Connection) -> Page:
             lookup = self.params.lookup(c)
             rows: list[Any] = []
@@ -383,6 +397,8 @@ class SQLiteStore:
 
         def job(c: sqlite3.Connection) -> dict[str, Any]:
             lookup = self.params.lookup(c)
+            if query.contained != "false":
+                return {"backend": self.name, "search": plan(c, *contained_sql.page_sql(query, lookup))}
             statements = self._page_statements(c, query)
             out: dict[str, Any] = {"backend": self.name, "search": plan(c, *statements[0])}
             if len(statements) > 1:
