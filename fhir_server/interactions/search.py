@@ -20,6 +20,7 @@ from ..storage.protocol import StoredVersion
 from .bundles import bundle, full_url, link, outcome, raw
 from .lists import list_criteria
 from .resources import require_type
+from .search_parameters import criteria_codes
 from .subsetting import check_summary, subset_body
 
 RESULT_PARAMS = ("_format", "_pretty", "_cursor")
@@ -80,6 +81,7 @@ async def search(
         path = f"{base}/{scope[2]}"
     entries: list[dict[str, Any]] = []
     issues: list[Issue] = list(list_issues)
+    issues += server.pending.issues(query.resource_types, criteria_codes(query))
     if query.ignored:
         issues.append(
             Issue(
