@@ -6,7 +6,7 @@ async.html ("202 Accepted ... Content-Location header with the absolute URL of a
 endpoint for subsequent status requests").
 
 * ``POST [base]/[type]/[id]/$reindex``: synchronous; a ``Parameters`` resource saying
-  what changed for that resource (``changed``, and a ``parameter`` per code whose
+  what changed for that resource (``entriesChanged``, and a ``parameter`` per code whose
   entries were added, removed or changed).
 * ``POST [base]/$reindex`` and ``POST [base]/[type]/$reindex``: start (or resume, when an
   unfinished job for the same types exists) a background job (``reindex_jobs.py``);
@@ -103,7 +103,7 @@ async def instance(server: Server, resource_type: str, id: str) -> Json:
     parameters: list[Json] = [
         {"name": "resource", "valueReference": {"reference": f"{resource_type}/{id}"}},
         {"name": "version", "valueString": str(current.version)},
-        {"name": "changed", "valueBoolean": bool(changed)},
+        {"name": "entriesChanged", "valueBoolean": bool(changed)},
     ]
     parameters += [{"name": "parameter", "valueString": c} for c in changed]
     if batch.skipped:

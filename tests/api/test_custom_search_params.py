@@ -25,6 +25,7 @@ from .test_mongo_backend import mongo_store
 
 IG = "https://openimis.github.io/openimis_fhir_r4_ig/CodeSystem/"
 OURS = "https://openimis.org/fhir/SearchParameter/"
+PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 
 
 @asynccontextmanager
@@ -114,11 +115,16 @@ async def test_our_search_parameters_find_the_examples(any_client: httpx.AsyncCl
 async def test_our_search_parameters_are_in_the_capability_statement(tmp_path: Path) -> None:
     async with running(make_app("sqlite", tmp_path, canonical_base="https://insurer.example/fhir")) as c:
         cs = (await c.get("metadata")).json()
+    assert cs["rest"][0]["operation"] == [
+        {"name": "reindex", "definition": "https://insurer.example/fhir/OperationDefinition/reindex"}
+    ]
+    od = json.loads((PROFILES / "OperationDefinition-reindex.json").read_text())
+    assert od["url"] == "https://openimis.org/fhir/OperationDefinition/reindex" and od["code"] == "reindex"
     by_type = {r["type"]: {p["name"]: p for p in r["searchParam"]} for r in cs["rest"][0]["resource"]}
-    files = sorted(p.name for p in Path("profiles").glob("SearchParameter-*.json"))
+    files = sorted(p.name for p in PROFILES.glob("SearchParameter-*.json"))
     assert len(files) >= 8
     for name in files:
-        sp = json.loads((Path("profiles") / name).read_text())
+        sp = json.loads((PROFILES / name).read_text())
         assert sp["url"] == OURS + sp["id"]  # the files carry the default base
         for base in sp["base"]:
             listed = by_type[base][sp["code"]]
@@ -269,12 +275,12 @@ async def test_instance_and_type_reindex_on_both_backends(any_client: httpx.Asyn
     r = await c.post(f"Patient/{a}/$reindex")
     assert r.status_code == 200, r.text
     params = r.json()["parameter"]
-    assert {"name": "changed", "valueBoolean": True} in params
+    assert {"name": "entriesChanged", "valueBoolean": True} in params
     assert {"name": "parameter", "valueString": "nickname"} in params
     assert {"name": "resource", "valueReference": {"reference": f"Patient/{a}"}} in params
     assert await ids(c, "Patient", nickname="ann") == [a]
     again = (await c.post(f"Patient/{a}/$reindex")).json()["parameter"]
-    assert {"name": "changed", "valueBoolean": False} in again
+    assert {"name": "entriesChanged", "valueBoolean": False} in again
     done = await finish(c, await c.post("Patient/$reindex"))
     assert (done["status"], done["processed"], done["changed"]) == ("completed", 2, 1)
     assert await ids(c, "Patient", nickname="ann") == sorted([a, b])
