@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY fhir_server ./fhir_server
+COPY profiles ./profiles
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 fhir && mkdir /data && chown fhir /data
 USER fhir
 VOLUME ["/data"]

@@ -22,8 +22,11 @@ from .config import Settings
 from .context import RequestContext
 from .definitions import load
 from .errors import FhirError, InvalidError
+from .interactions import search_parameters
+from .operations.reindex_jobs import ReindexJobs
 from .search import ucum
 from .search.extract import Extractor
+from .search.profiles import load_search_parameters
 from .search.registry import SearchRegistry
 from .server import Server
 from .storage.protocol import Store
@@ -35,13 +38,17 @@ logger = logging.getLogger("fhir_server.http")
 def build_server(settings: Settings, store: Store | None = None) -> Server:
     definitions = load()
     registry = SearchRegistry.from_definitions(definitions)
-    return Server(
+    for sp in load_search_parameters(settings.profiles_path, settings.canonical_base):
+        registry.add(sp)  # ours (profiles/); run-time ones are loaded from the store at start-up
+    server = Server(
         settings=settings,
         store=store or open_store(settings),
         definitions=definitions,
         registry=registry,
         extractor=Extractor(registry, settings.fhir_base),
     )
+    server.jobs = ReindexJobs(server)
+    return server
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -52,12 +59,17 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await server.store.start()
+        await search_parameters.load_stored(server)
         # load the UCUM unit registry now (~0.5 s) rather than inside the first request with a quantity
         await asyncio.to_thread(ucum.canonical, "mg")
         logs.log(logger, logging.INFO, "started", store=server.store.name, base=server.base_url)
+        jobs = server.jobs
+        assert jobs is not None
+        await jobs.resume_all()  # $reindex jobs interrupted by the last stop
         try:
             yield
         finally:
+            await jobs.close()
             await server.store.close()
 
     app = FastAPI(title="FHIR R4 server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -86,7 +98,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             fmt = Formatter("application/fhir+json", params.get("_pretty") == "true")
             fmt.media = response_type(request.headers.get("accept"), params.get("_format"))
             ctx = RequestContext(settings.fhir_base, prefer_of(request), request_id)
-            response = await dispatcher.dispatch(request, segments, fmt, ctx)
+            async with search_parameters.tracking(server):  # SearchParameters written: (un)register
+                response = await dispatcher.dispatch(request, segments, fmt, ctx)
         except FhirError as err:
             response = error_response(err, fmt)
         except RecursionError:

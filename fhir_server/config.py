@@ -14,6 +14,9 @@
 | | ``FHIR_MAX_INCLUDE_DEPTH`` | ``3`` (rounds of ``_include:iterate``) |
 | | ``FHIR_CHAIN_LIMIT`` | ``1000`` |
 | ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
+| | ``FHIR_CANONICAL_BASE`` | ``https://openimis.org/fhir`` (our SearchParameter urls) |
+| | ``FHIR_PROFILES_DIR`` | ``profiles/`` beside the package, else ``./profiles`` |
+| | ``FHIR_REINDEX_BATCH_SIZE`` | ``500`` (resources per ``$reindex`` batch) |
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 
@@ -42,10 +46,21 @@ class Settings:
     # near without a distance (Location?near=lat|lng): what counts as near, in km
     near_default_km: float = 10.0
     log_level: str = "info"
+    # canonical base of our conformance resources (profiles/): {canonical_base}/SearchParameter/<id>
+    canonical_base: str = "https://openimis.org/fhir"
+    profiles_dir: str = ""  # where our SearchParameters etc. are read from ("": see profiles_path)
+    reindex_batch_size: int = 500  # resources per $reindex batch (one storage transaction each)
 
     @cached_property
     def fhir_base(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}/fhir").rstrip("/")
+
+    @property
+    def profiles_path(self) -> Path:
+        if self.profiles_dir:
+            return Path(self.profiles_dir)
+        beside = Path(__file__).resolve().parent.parent / "profiles"
+        return beside if beside.is_dir() else Path.cwd() / "profiles"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

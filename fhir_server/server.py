@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .definitions import Definitions
 from .search.extract import Extractor
+from .search.pending_reindex import PendingReindex
 from .search.registry import SearchRegistry
 from .storage.protocol import Store
+
+if TYPE_CHECKING:
+    from .operations.reindex_jobs import ReindexJobs
 
 
 @dataclass
@@ -18,6 +23,10 @@ class Server:
     definitions: Definitions
     registry: SearchRegistry
     extractor: Extractor
+    # run-time SearchParameters (interactions/search_parameters.py): stored id -> registered url
+    custom_params: dict[str, str] = field(default_factory=dict)
+    pending: PendingReindex = field(default_factory=PendingReindex)
+    jobs: ReindexJobs | None = None  # $reindex jobs (operations/reindex_jobs.py), set by app.py
 
     @property
     def base_url(self) -> str:

@@ -12,6 +12,7 @@ GET     [base]/[type]/_history               history-type
 GET|PUT|PATCH|DELETE [base]/[type]/[id]      read, update, patch, delete
 GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
 GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_search too)
+POST    [base][/[type][/[id]]]/$reindex      $reindex (operations/reindex.py); GET [base]/$reindex-status
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ..interactions.bundle_entries import parse_bundle
 from ..interactions.result import Result
 from ..interactions.subsetting import check_summary, subset_body
 from ..interactions.transaction import transaction
+from ..operations import reindex
 from ..server import Server
 from .body import parse_json, read_body
 from .negotiation import FORM, JSON_PATCH, check_body_type
@@ -91,6 +93,9 @@ class Dispatcher:
         if n == 1 and head == "_search":
             self.only(method, "POST")
             return fmt.render(await search.search(server, await self.form(request, params), None, ctx.strict))
+        if segments[-1] in ("$reindex", reindex.STATUS_PATH):
+            body, status, headers = await reindex.operation(server, method, segments, params)
+            return fmt.render(body, status, headers)
         if head.startswith("$") or (n > 1 and segments[-1].startswith("$")):
             raise NotFoundError(f"Operation '{segments[-1]}' is not known", issue_code="not-supported")
         rtype = head

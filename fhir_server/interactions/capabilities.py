@@ -107,6 +107,13 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 "searchParam": [
                     {"name": n, "type": "special" if n.startswith("_") else "token"} for n in SEARCH_PARAMS
                 ],
+                # operations (operations/): the OperationDefinitions are in profiles/
+                "operation": [
+                    {
+                        "name": "reindex",
+                        "definition": f"{server.settings.canonical_base}/OperationDefinition/reindex",
+                    }
+                ],
             }
         ],
     }

@@ -16,6 +16,7 @@ from ..search.index import IndexEntries
 from ..server import Server
 from ..storage.protocol import Method, StoredVersion, Transaction, WriteOp
 from ..validation import raise_if_invalid
+from . import search_parameters
 
 
 @dataclass
@@ -54,6 +55,8 @@ def prepare(
     """Validate against the R4 definitions (unless already done) and extract the search index."""
     if not validated:
         raise_if_invalid(resource, expected_type=resource_type)
+    if resource_type == "SearchParameter":
+        search_parameters.check_write(server, resource)
     return Prepared(resource_type, resource, server.extractor.extract(resource))
 
 
@@ -98,4 +101,5 @@ async def write(
         method=method,
     )
     await tx.write(op)
+    search_parameters.note_write(resource_type, id)
     return op

@@ -21,6 +21,7 @@ from .bundles import bundle, full_url, link, outcome, raw
 from .lists import list_criteria
 from .near_distance import distance_extension, near_points
 from .resources import require_type
+from .search_parameters import criteria_codes
 from .subsetting import check_summary, subset_body
 
 RESULT_PARAMS = ("_format", "_pretty", "_cursor")
@@ -87,6 +88,7 @@ async def search(
         path = f"{base}/{scope[2]}"
     entries: list[dict[str, Any]] = []
     issues: list[Issue] = list(list_issues)
+    issues += server.pending.issues(query.resource_types, criteria_codes(query))
     if query.ignored:
         issues.append(
             Issue(

@@ -80,6 +80,8 @@ class SearchRegistry:
         self._by_type: dict[str, dict[str, SearchParamDef]] = {}
         self._by_url: dict[str, SearchParamDef] = {}
         self._merged: dict[str, dict[str, SearchParamDef]] = {}
+        # (base, code) -> the parameter a custom one with another url displaced there
+        self._shadowed: dict[tuple[str, str], SearchParamDef] = {}
         self.generation = 0
         for sp in search_params:
             self._put(_from_dict(sp))
@@ -95,7 +97,14 @@ class SearchRegistry:
             for b in old.base:
                 if self._by_type.get(b, {}).get(old.code) is old:
                     del self._by_type[b][old.code]
+                    if not (old.code == spd.code and b in spd.base):
+                        back = self._shadowed.pop((b, old.code), None)
+                        if back is not None and self._by_url.get(back.url) is back:
+                            self._by_type[b][old.code] = back
         for b in spd.base:
+            displaced = self._by_type.get(b, {}).get(spd.code)
+            if displaced is not None and displaced.url != spd.url:
+                self._shadowed.setdefault((b, spd.code), displaced)
             self._by_type.setdefault(b, {})[spd.code] = spd
         if spd.url:
             self._by_url[spd.url] = spd
@@ -105,6 +114,12 @@ class SearchRegistry:
     def add(self, search_parameter_resource: dict[str, Any]) -> SearchParamDef:
         """Register a SearchParameter resource created at run time; it replaces a parameter
         with the same url, and overrides one with the same code on the same base."""
+        spd = self.check(search_parameter_resource)
+        self._put(spd)
+        return spd
+
+    def check(self, search_parameter_resource: dict[str, Any]) -> SearchParamDef:
+        """The definition ``add`` would register, without registering it (InvalidError if bad)."""
         spd = _from_dict(search_parameter_resource)
         if spd.expression is not None:
             from .fhirpath_paths import check_expression
@@ -116,7 +131,23 @@ class SearchRegistry:
                     "SearchParameter.expression",
                     issue_code="value",
                 )
-        self._put(spd)
+        return spd
+
+    def remove(self, url: str) -> SearchParamDef | None:
+        """Unregister the parameter with ``url`` (a retired or deleted SearchParameter);
+        a parameter it had displaced on a base (same code, other url) comes back."""
+        spd = self._by_url.pop(url, None) if url else None
+        if spd is None:
+            return None
+        for b in spd.base:
+            codes = self._by_type.get(b, {})
+            if codes.get(spd.code) is spd:
+                del codes[spd.code]
+                back = self._shadowed.pop((b, spd.code), None)
+                if back is not None and self._by_url.get(back.url) is back:
+                    codes[spd.code] = back
+        self._merged.clear()
+        self.generation += 1
         return spd
 
     def by_url(self, url: str) -> SearchParamDef | None:

@@ -15,7 +15,7 @@ or a 412. Conditional logic (If-None-Exist, conditional update/delete) lives in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
@@ -121,6 +121,35 @@ class Page:
     total_capped: bool = False  # total is a lower bound (an estimate stopped counting)
 
 
+# ``$reindex`` (operations/reindex.py): the index entries of a resource, from its JSON
+Extract = Callable[[dict[str, Any]], IndexEntries]
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """One resource whose index entries a reindex rewrote."""
+
+    resource_type: str
+    id: str
+    version: int
+    changed: tuple[str, ...]  # the parameter codes whose entries differ (added, removed, changed)
+
+
+@dataclass(frozen=True)
+class ReindexBatch:
+    """What ``Store.reindex_batch`` did: ``processed`` current resources read (from
+    ``after``, in (type, id) order), ``changed`` those whose entries were rewritten,
+    ``skipped`` those a concurrent write replaced meanwhile (the newer version keeps the
+    entries it was written with); ``last`` is the cursor for the next batch and ``done``
+    says nothing comes after it."""
+
+    processed: int
+    changed: list[Reindexed]
+    skipped: int
+    last: tuple[str, str] | None
+    done: bool
+
+
 class Transaction(Protocol):
     """A unit of work: ``read`` sees the unit's own writes; all writes commit or none.
 
@@ -185,4 +214,34 @@ class Store(Protocol):
     async def explain(self, query: SearchQuery) -> dict[str, Any]:
         """How the backend would run ``query`` (``_explain``): JSON data naming the backend
         and giving the compiled query and, where the database offers it, its plan."""
+        ...
+
+    async def reindex_batch(
+        self,
+        types: Sequence[str],
+        after: tuple[str, str] | None,
+        limit: int,
+        extract: Extract,
+        *,
+        id: str | None = None,
+    ) -> ReindexBatch:
+        """Rewrite the index entries of up to ``limit`` current, non-deleted resources of
+        ``types`` that come after ``after`` in (type, id) order (only ``id`` when given)
+        with ``extract(resource)``, in one storage transaction (SQLite) or as atomic
+        per-document updates filtered on the version read (MongoDB). Only the entries
+        change: no new version, no lastUpdated change, no history entry; a resource
+        written meanwhile is skipped (a concurrent write wins)."""
+        ...
+
+    async def read_state(self, key: str) -> str | None:
+        """Server state kept in the store (reindex jobs, pending reindexes): a small
+        key-value table, separate from resources and their history."""
+        ...
+
+    async def write_state(self, key: str, value: str | None) -> None:
+        """Set ``key`` (durably) to ``value``; None removes it."""
+        ...
+
+    async def list_state(self, prefix: str) -> dict[str, str]:
+        """Every key starting with ``prefix`` and its value."""
         ...

@@ -24,8 +24,17 @@ from pymongo.write_concern import WriteConcern
 
 from ...errors import TooCostlyError
 from ...search.ir import SearchQuery
-from ..protocol import ESTIMATE_BOUND, HistoryRequest, Page, StoredReference, StoredVersion, Transaction
-from . import contained
+from ..protocol import (
+    ESTIMATE_BOUND,
+    Extract,
+    HistoryRequest,
+    Page,
+    ReindexBatch,
+    StoredReference,
+    StoredVersion,
+    Transaction,
+)
+from . import contained, reindex
 from .documents import REFERENCE, VERSION_FIELDS, resource_key, stored_version
 from .history import HistoryReader
 from .paging import after_filter, decode_cursor, encode_cursor, mongo_sort, sort_fields
@@ -287,3 +296,25 @@ class MongoStore:
         cursor = self.resources.find(filt, {"type": 1, "id": 1}, session=session).sort(order)
         docs = await cursor.limit(limit).to_list(limit)
         return [(str(d["type"]), str(d["id"])) for d in docs]
+
+    # ------------------------------------------------------------ $reindex and server state (reindex.py)
+
+    async def reindex_batch(
+        self,
+        types: Sequence[str],
+        after: tuple[str, str] | None,
+        limit: int,
+        extract: Extract,
+        *,
+        id: str | None = None,
+    ) -> ReindexBatch:
+        return await reindex.reindex_batch(self, types, after, limit, extract, id)
+
+    async def read_state(self, key: str) -> str | None:
+        return await reindex.read_state(self, key)
+
+    async def write_state(self, key: str, value: str | None) -> None:
+        await reindex.write_state(self, key, value)
+
+    async def list_state(self, prefix: str) -> dict[str, str]:
+        return await reindex.list_state(self, prefix)

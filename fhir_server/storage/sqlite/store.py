@@ -24,15 +24,17 @@ from ...search.parser import implicit_sort
 from ..cursor import encode
 from ..protocol import (
     ESTIMATE_BOUND,
+    Extract,
     HistoryRequest,
     Page,
+    ReindexBatch,
     StoredReference,
     StoredVersion,
     VersionConflict,
     WriteOp,
 )
 from . import contained as contained_sql
-from . import sort_scan
+from . import reindex, sort_scan
 from .connections import Connections
 from .contained import delete_contained, insert_contained
 from .groupcommit import GroupCommitter
@@ -435,3 +437,25 @@ class SQLiteStore:
             return [_row(r) for r in c.execute(sql, args)]
 
         return await self.conns.read(job)
+
+    # ------------------------------------------------------------ $reindex and server state (reindex.py)
+
+    async def reindex_batch(
+        self,
+        types: Sequence[str],
+        after: tuple[str, str] | None,
+        limit: int,
+        extract: Extract,
+        *,
+        id: str | None = None,
+    ) -> ReindexBatch:
+        return await reindex.reindex_batch(self, types, after, limit, extract, id)
+
+    async def read_state(self, key: str) -> str | None:
+        return await reindex.read_state(self, key)
+
+    async def write_state(self, key: str, value: str | None) -> None:
+        await reindex.write_state(self, key, value)
+
+    async def list_state(self, prefix: str) -> dict[str, str]:
+        return await reindex.list_state(self, prefix)

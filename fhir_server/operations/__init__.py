@@ -1,0 +1,1 @@
+"""FHIR operations (operations.html), one module per operation."""
