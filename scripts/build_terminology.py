@@ -107,9 +107,7 @@ def _compose_part(inc: dict[str, Any]) -> dict[str, Any]:
     if "concept" in inc:
         out["concept"] = [c["code"] for c in inc["concept"] if "code" in c]
     if "filter" in inc:
-        out["filter"] = [
-            {k: f[k] for k in ("property", "op", "value") if k in f} for f in inc["filter"]
-        ]
+        out["filter"] = [{k: f[k] for k in ("property", "op", "value") if k in f} for f in inc["filter"]]
     if "valueSet" in inc:
         out["valueSet"] = list(inc["valueSet"])
     return out
@@ -160,10 +158,8 @@ def build_valueset(vs: dict[str, Any], expansion: dict[str, Any] | None) -> dict
         codes: list[list[str]] = []
         _flatten(expansion.get("contains", []), codes)
         total = expansion.get("total")
-        limited = any(
-            p.get("name") == "limitedExpansion" and p.get("valueBoolean")
-            for p in expansion.get("parameter", [])
-        )
+        # the publisher marks cut expansions (all of LOINC, ...) with a limitedExpansion parameter
+        limited = any(p.get("name") == "limitedExpansion" for p in expansion.get("parameter", []))
         if not limited and (total is None or total >= len(codes)):
             by_system: dict[str, set[str]] = {}
             for system, code in codes:
