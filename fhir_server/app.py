@@ -28,6 +28,7 @@ from .search.registry import SearchRegistry
 from .server import Server
 from .storage.protocol import Store
 from .stores import open_store
+from .terminology import Terminology
 
 logger = logging.getLogger("fhir_server.http")
 
@@ -35,12 +36,14 @@ logger = logging.getLogger("fhir_server.http")
 def build_server(settings: Settings, store: Store | None = None) -> Server:
     definitions = load()
     registry = SearchRegistry.from_definitions(definitions)
+    store = store or open_store(settings)
     return Server(
         settings=settings,
-        store=store or open_store(settings),
+        store=store,
         definitions=definitions,
         registry=registry,
         extractor=Extractor(registry, settings.fhir_base),
+        terminology=Terminology(store, limit=settings.expansion_limit, base_url=settings.fhir_base),
     )
 
 

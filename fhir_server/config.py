@@ -13,6 +13,7 @@
 | | ``FHIR_MAX_INCLUDES`` | ``1000`` (included resources per search page) |
 | | ``FHIR_MAX_INCLUDE_DEPTH`` | ``3`` (rounds of ``_include:iterate``) |
 | | ``FHIR_CHAIN_LIMIT`` | ``1000`` |
+| | ``FHIR_EXPANSION_LIMIT`` | ``10000`` (most codes a ValueSet expansion may have) |
 | ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
 """
 
@@ -39,6 +40,8 @@ class Settings:
     # MongoDB: the most resources an inner search of a chain or of _has may match
     # (above it: 400 too-costly naming the parameter); SQLite runs them as subqueries
     chain_limit: int = 1000
+    # the most codes an expansion may have (:in, :not-in, :below, :above); above it: 400 too-costly
+    expansion_limit: int = 10_000
     log_level: str = "info"
 
     @cached_property

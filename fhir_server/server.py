@@ -9,6 +9,7 @@ from .definitions import Definitions
 from .search.extract import Extractor
 from .search.registry import SearchRegistry
 from .storage.protocol import Store
+from .terminology import Terminology
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Server:
     definitions: Definitions
     registry: SearchRegistry
     extractor: Extractor
+    terminology: Terminology
 
     @property
     def base_url(self) -> str:

@@ -12,6 +12,7 @@ from ..errors import InvalidError
 from ..search.parser import parse_search
 from ..server import Server
 from ..storage.protocol import Transaction
+from ..terminology.search_modifiers import resolve as resolve_terminology
 
 
 async def matches(
@@ -29,4 +30,5 @@ async def matches(
             issue_code="invalid",
         )
     query = parse_search((resource_type,), params, server.registry, strict=True, base_url=server.base_url)
+    query = await resolve_terminology(query, server.terminology)
     return await tx.search_keys(query, limit)

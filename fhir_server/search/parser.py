@@ -33,7 +33,7 @@ from .ir import (
     Value,
 )
 from .registry import SearchParamDef, SearchRegistry
-from .types import ParseContext, ValueParseError, split_unescaped, unescape
+from .types import ParseContext, ValueParseError, split_unescaped, token_terminology, unescape
 from .types import composite as composite_t
 from .types import date as date_t
 from .types import number as number_t
@@ -187,6 +187,13 @@ class _Parser:
         ctx = self.ctx(name, param.targets)
         pieces = split_unescaped(raw, ",")
         type_modifier: str | None = None
+        if modifier in token_terminology.VALUESET_MODIFIERS and ptype != "token":
+            raise InvalidError(
+                f"Modifier ':{modifier}' applies to token parameters (codes), not to {ptype} "
+                f"parameter '{param.code}'",
+                name,
+                issue_code="not-supported",
+            )
         if modifier is not None and modifier not in _MODIFIERS[ptype]:
             if ptype == "reference" and modifier in self.all_types:
                 if param.targets and modifier not in param.targets:
@@ -213,6 +220,8 @@ class _Parser:
                 values.extend(self.date_value(name, p, ctx) for p in pieces)
             elif ptype == "composite":
                 values.extend(composite_t.parse(p, parsers, ctx) for p in pieces)
+            elif ptype == "token" and modifier in token_terminology.MODIFIERS:
+                values.extend(token_terminology.parse(p, modifier, ctx) for p in pieces)
             else:
                 parse = _PARSERS[ptype]
                 values.extend(parse(p, modifier, ctx) for p in pieces)

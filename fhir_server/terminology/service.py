@@ -24,7 +24,7 @@ from typing import Literal
 import orjson
 
 from ..storage.protocol import Store
-from .errors import InvalidCodeError, NotSupportedError, UnknownResourceError
+from .errors import InvalidCodeError, NotSupportedError, TooCostlyError, UnknownResourceError
 from .expand import Code, Expander
 from .model import CodeSystemContent, ValueSetDefinition
 from .sources import (
@@ -105,6 +105,11 @@ class Terminology:
         if code not in cs.concepts:
             raise InvalidCodeError(f"Code '{code}' is not defined in CodeSystem {system}")
         codes = cs.descendants(code) if direction == "descendants" else cs.ancestors(code)
+        if len(codes) > self.limit:
+            raise TooCostlyError(
+                f"{system}|{code} has {len(codes)} {direction} (with itself), more than the "
+                f"expansion limit {self.limit}: refused rather than cut"
+            )
         return frozenset((url, c) for c in codes)
 
     async def codesystem(self, url: str, version: str | None = None) -> CodeSystemContent | None:

@@ -17,6 +17,7 @@ matcher (``search/matcher.py``); the contract tests compare the two.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -43,6 +44,7 @@ from ...search.ir import (
     UriValue,
     Value,
 )
+from ...search.token_sets import group_codes
 from ...search.types.number import approx_window
 from ...search.types.quantity import canonical_value
 from ..cursor import decode
@@ -342,10 +344,18 @@ class Compiler:
         modifier = None if c.modifier in ("not", "identifier", "of-type") else c.modifier
         ors: list[str] = []
         args: list[Any] = list(pids)
-        for v in c.values:
+        values: list[Value] = list(c.values)
+        if kind == "token" and modifier is None:  # large system|code sets (token_sets.py)
+            groups, values = group_codes(values)
+            for system, codes in groups.items():
+                ors.append("(x.system = ? AND x.code IN (SELECT value FROM json_each(?)))")
+                args.extend([system, json.dumps(codes)])
+        for v in values:
             sql, a = value_condition(v, modifier)
             ors.append(sql)
             args.extend(a)
+        if not ors:  # an empty set (e.g. an empty ValueSet): no entry matches
+            ors.append("0")
         if c.modifier != "not" and not drive:
             # checked per candidate through the (rid, pid) index, not materialised
             return (
