@@ -2,7 +2,9 @@
 
 Per page, each round makes at most one ``Store.references_of`` call and one
 ``Store.read_many`` call for all its ``_include``s together, and one
-``Store.reverse_references`` call per ``_revinclude``. The first round applies every
+``Store.reverse_references`` call per ``_revinclude`` (``_revinclude=*``: any source type,
+any reference parameter: "the wildcard literal * (asterisk) is requesting all resources and
+references supported by the server"). The first round applies every
 include to the page's matches; each further round applies the ``:iterate`` ones (R4
 also accepts ``:recurse``) to the resources the previous round added, up to
 ``max_depth`` rounds. At most ``max_includes`` resources are included per page;
@@ -125,15 +127,7 @@ async def include_resources(
 ) -> Included:
     """The resources ``includes`` add to the page ``matches``, and issues for what was cut."""
     out = Included()
-    unsupported = [i for i in includes if i.reverse and i.source_type == "*"]
-    if unsupported:
-        names = tuple(_name(i) for i in unsupported)
-        out.issues.append(
-            Issue(
-                "warning", "not-supported", f"Ignored (a _revinclude needs a source type): {', '.join(names)}"
-            )
-        )
-    active = [i for i in includes if i not in unsupported]
+    active = list(includes)
     seen = {_key(v) for v in matches}
     sources: Sequence[StoredVersion] = matches
     depth = 0
@@ -156,5 +150,5 @@ async def include_resources(
             break
         depth += 1
         sources = step.found
-        active = [i for i in includes if i.iterate and i not in unsupported]
+        active = [i for i in includes if i.iterate]
     return out

@@ -33,6 +33,7 @@ from .ir import (
     Value,
 )
 from .registry import SearchParamDef, SearchRegistry
+from .targets import targets_on
 from .types import ParseContext, ValueParseError, split_unescaped, token_terminology, unescape
 from .types import composite as composite_t
 from .types import date as date_t
@@ -120,7 +121,7 @@ class _Parser:
         for t in types:
             spd = self.registry.get(t, code)
             if spd is not None:
-                out.update(dict.fromkeys(spd.targets))
+                out.update(dict.fromkeys(targets_on(spd, t)))
         return tuple(out)
 
     def ctx(self, name: str, targets: tuple[str, ...] = ()) -> ParseContext:
@@ -336,8 +337,8 @@ class _Parser:
         out: list[Include] = []
         for item in split_unescaped(raw, ","):
             item = unescape(item)
-            if item == "*":
-                source = self.types[0] if len(self.types) == 1 else "*"
+            if item == "*":  # forward: every reference of the matches; reverse: every referrer
+                source = self.types[0] if len(self.types) == 1 and not reverse else "*"
                 out.append(Include(source, "*", None, iterate, reverse))
                 continue
             parts = item.split(":")
@@ -369,6 +370,36 @@ def _count(name: str, raw: str, max_count: int) -> int:
     if not (raw.strip().isascii() and raw.strip().isdigit()):
         raise _bad(name, f"_count must be a non-negative integer, not '{raw}'")
     return min(int(raw), max_count)
+
+
+_LOWER = frozenset({"ge", "gt", "sa"})
+_UPPER = frozenset({"le", "lt", "eb"})
+
+
+def implicit_sort(criteria: Iterable[Criterion]) -> list[SortKey]:
+    """The order of a search without ``_sort``: FHIR defines none. When the query bounds a
+    date parameter on both sides (``eq``, or a lower and an upper prefix: "claims created in
+    March"), results come in that parameter's ascending order, a period being read
+    chronologically; a backend can then serve a page from its index range without first
+    collecting every match. Otherwise the backend's own order."""
+    lower: set[str] = set()
+    upper: set[str] = set()
+    for c in criteria:
+        if not (isinstance(c, Clause) and c.param.type == "date" and c.modifier is None and c.chain is None):
+            continue
+        if not c.values or not all(isinstance(v, DateValue) for v in c.values):
+            continue
+        prefixes = {cast(DateValue, v).prefix for v in c.values}
+        code = c.param.code
+        if prefixes == {"eq"}:
+            return [SortKey(code, "date")]
+        if prefixes <= _LOWER:
+            lower.add(code)
+        elif prefixes <= _UPPER:
+            upper.add(code)
+        if code in lower and code in upper:
+            return [SortKey(code, "date")]
+    return []
 
 
 def parse_search(
@@ -447,6 +478,8 @@ def parse_search(
                 criteria.append(p.criterion(name, raw))
         except _Skip as skip:
             p.skip(name, skip.message)
+    if not sort and len(types) == 1:
+        sort = implicit_sort(criteria)
     return SearchQuery(
         resource_types=types,
         criteria=tuple(criteria),

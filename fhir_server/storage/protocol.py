@@ -175,7 +175,8 @@ class Store(Protocol):
     async def reverse_references(
         self, source_type: str, param: str | None, targets: Sequence[str], limit: int
     ) -> list[StoredVersion]:
-        """Resources of ``source_type`` whose reference ``param`` (any when None) points to a target."""
+        """Resources of ``source_type`` (any type when ``"*"``) whose reference ``param`` (any
+        when None) points to a target."""
         ...
 
     async def explain(self, query: SearchQuery) -> dict[str, Any]:

@@ -435,6 +435,22 @@ async def test_reverse_references(references: Store) -> None:
     assert await references.reverse_references("Patient", "subject", ["Patient/p1"], 10) == []
 
 
+async def test_reverse_references_from_any_source_type(references: Store) -> None:
+    """search.html#include: ``_revinclude=*`` asks for every resource (any type, any reference
+    parameter) that refers to the matches: the store takes ``"*"`` as the source type."""
+    await put(references, "Encounter", "e1", {"subject": [ReferenceEntry("Patient/p1", "Patient")]})
+    await put(references, "Encounter", "e2", {"subject": [ReferenceEntry("Patient/p2", "Patient")]})
+    found = await references.reverse_references("*", None, ["Patient/p1"], 10)
+    assert sorted((v.resource_type, v.id) for v in found) == [
+        ("Encounter", "e1"),
+        ("Observation", "r1"),
+        ("Observation", "r2"),
+        ("Observation", "r6"),
+    ]
+    assert len(await references.reverse_references("*", None, ["Patient/p1"], 3)) == 3
+    assert await references.reverse_references("*", None, ["Patient/none"], 10) == []
+
+
 async def test_references_of_gives_the_indexed_reference_entries(references: Store) -> None:
     """search.html#include: ``_include`` follows what the reference parameters index."""
     found = await references.references_of([("Observation", "r1"), ("Observation", "r6")], None)

@@ -175,8 +175,9 @@ class MongoStore:
             return []
         wanted = {"$in": list(targets)}
         refs: Filter = {"ref": {"$elemMatch": {"p": param, "r": wanted}}} if param else {"ref.r": wanted}
-        filt = {"type": source_type, "deleted": False, **refs}
-        order = mongo_sort(sort_fields((), one_type=True))
+        any_type = source_type == "*"
+        filt = {"deleted": False, **refs} if any_type else {"type": source_type, "deleted": False, **refs}
+        order = mongo_sort(sort_fields((), one_type=not any_type))
         docs = await self.resources.find(filt, PROJECTION).sort(order).limit(limit).to_list(limit)
         return [stored_version(d) for d in docs]
 

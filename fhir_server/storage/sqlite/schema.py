@@ -100,7 +100,13 @@ CREATE INDEX IF NOT EXISTS ix_composite_rid_pid ON ix_composite (rid, pid);
 
 # columns added after a table's first release: (table, column, type), added when missing,
 # then the statements that need them
-ADDED_COLUMNS = (("ix_quantity", "cvalue", "REAL"), ("ix_quantity", "cunit", "TEXT"))
+ADDED_COLUMNS = (
+    ("ix_quantity", "cvalue", "REAL"),
+    ("ix_quantity", "cunit", "TEXT"),
+    # the shape of a parameter's data (params.py): several entries per resource, widest date
+    ("params", "multi", "INTEGER NOT NULL DEFAULT 0"),
+    ("params", "span", "INTEGER"),
+)
 AFTER_COLUMNS = """
 -- UCUM canonical quantities (search/ucum.py): unit equality, then a value range
 CREATE INDEX IF NOT EXISTS ix_quantity_canon ON ix_quantity (pid, cunit, cvalue, rid);

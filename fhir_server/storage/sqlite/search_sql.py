@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...search.index import MAX_INSTANT, MIN_INSTANT
@@ -48,9 +48,28 @@ from ...search.token_sets import group_codes
 from ...search.types.number import approx_window
 from ...search.types.quantity import canonical_value
 from ..cursor import decode
+from .params import UNKNOWN, UNKNOWN_SHAPE, Shape
 
 PidOf = Callable[[tuple[str, ...], str], list[int]]
+ShapeOf = Callable[[int], Shape]
 SQL = tuple[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class SameEntry:
+    """Clauses on one parameter whose data is single-valued (``params.Shape.multi`` is
+    false: no resource has two entries for it). "An entry matches A and an entry matches
+    B" is then "the entry matches A and B": one lookup on one index range
+    (``created=ge2024-03-01&created=lt2024-04-01``) instead of two half-open ones."""
+
+    clauses: tuple[Clause, ...]
+
+    @property
+    def code(self) -> str:
+        return self.clauses[0].param.code
+
+
+Unit = Criterion | SameEntry
 
 TABLE = {
     "token": "ix_token",
@@ -80,7 +99,7 @@ def _type_filter(alias: str, types: tuple[str, ...], indexed: bool = True) -> SQ
     return f"{col} IN ({_marks(len(types))})", list(types)
 
 
-def drives_by_rid(criteria: tuple[Criterion, ...]) -> bool:
+def drives_by_rid(criteria: tuple[Unit, ...]) -> bool:
     """True when a criterion is a positive index lookup (``rid IN (...)``) and none is an
     id lookup, which the (type, id) index serves better."""
     if any(isinstance(c, IdClause) for c in criteria):
@@ -238,14 +257,65 @@ def value_condition(value: Value, modifier: str | None) -> SQL:
     raise TypeError(f"unsupported search value {value!r}")
 
 
+def mergeable(c: Criterion) -> bool:
+    """A positive clause on the parameter's own entries (what ``SameEntry`` can combine)."""
+    return (
+        isinstance(c, Clause)
+        and c.modifier is None
+        and c.chain is None
+        and c.param.type in TABLE
+        and bool(c.values)
+        and not isinstance(c.values[0], MissingValue)
+    )
+
+
 class Compiler:
-    def __init__(self, pid_of: PidOf) -> None:
+    def __init__(self, pid_of: PidOf, shape_of: ShapeOf | None = None) -> None:
         self.pid_of = pid_of
+        self.shape_of = shape_of
 
     def pids(self, types: tuple[str, ...], code: str) -> list[int]:
         return self.pid_of(types, code)
 
-    def criterion(self, c: Criterion, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
+    def shapes(self, pids: list[int]) -> list[Shape]:
+        if self.shape_of is None:
+            return [UNKNOWN_SHAPE for _ in pids]
+        return [UNKNOWN_SHAPE if p == UNKNOWN else self.shape_of(p) for p in pids]
+
+    def single_valued(self, types: tuple[str, ...], code: str) -> bool:
+        pids = self.pids(types, code)
+        return bool(pids) and not any(s.multi for s in self.shapes(pids))
+
+    def span(self, pids: list[int]) -> int | None:
+        """The widest date entry of these parameters (None when unknown)."""
+        spans = [s.span for s in self.shapes(pids)]
+        if not spans or any(v is None for v in spans):
+            return None
+        return max(v for v in spans if v is not None)
+
+    def units(self, criteria: tuple[Criterion, ...], types: tuple[str, ...]) -> list[Unit]:
+        """The criteria, with those on the same single-valued parameter merged (``SameEntry``)."""
+        groups: dict[tuple[str, str], list[Clause]] = {}
+        for c in criteria:
+            if isinstance(c, Clause) and mergeable(c):
+                groups.setdefault((c.param.code, c.param.type), []).append(c)
+        merged = {
+            key: SameEntry(tuple(cs))
+            for key, cs in groups.items()
+            if len(cs) > 1 and self.single_valued(types, key[0])
+        }
+        out: list[Unit] = []
+        for c in criteria:
+            if isinstance(c, Clause) and (key := (c.param.code, c.param.type)) in merged:
+                if c is merged[key].clauses[0]:
+                    out.append(merged[key])
+                continue
+            out.append(c)
+        return out
+
+    def criterion(self, c: Unit, alias: str, types: tuple[str, ...], drive: bool = True) -> SQL:
+        if isinstance(c, SameEntry):
+            return self.same_entry(c, alias, types, drive)
         if isinstance(c, IdClause):
             op = "NOT IN" if c.negate else "IN"
             return f"{alias}.id {op} ({_marks(len(c.ids))})", list(c.ids)
@@ -341,34 +411,61 @@ class Compiler:
                 f"WHERE {inner_type} = ? AND {inner_alias}.deleted = 0 AND {inner_sql}))"
             )
             return sql, [*pids, c.chain.target_type, c.chain.target_type, *inner_args]
+        cond, cond_args = self.entry_condition(c, pids)
+        args: list[Any] = [*pids, *cond_args]
+        if c.modifier != "not" and not drive:
+            # checked per candidate through the (rid, pid) index, not materialised
+            return (
+                f"EXISTS (SELECT 1 FROM {table} x INDEXED BY {table}_rid_pid WHERE x.rid = {alias}.rid "
+                f"AND {pid_sql} AND {cond})",
+                args,
+            )
+        op = "NOT IN" if c.modifier == "not" else "IN"
+        return f"{alias}.rid {op} (SELECT x.rid FROM {table} x WHERE {pid_sql} AND {cond})", args
+
+    def entry_condition(self, c: Clause, pids: list[int]) -> SQL:
+        """What one index entry ``x`` of ``c``'s parameter must satisfy (values ORed).
+        Date conditions that bound ``x.hi`` from below also bound ``x.lo`` by the widest
+        entry seen (``Shape.span``), so that with an upper bound they read one index range."""
         modifier = None if c.modifier in ("not", "identifier", "of-type") else c.modifier
+        span = self.span(pids) if c.param.type == "date" else None
         ors: list[str] = []
-        args: list[Any] = list(pids)
+        args: list[Any] = []
         values: list[Value] = list(c.values)
-        if kind == "token" and modifier is None:  # large system|code sets (token_sets.py)
+        if c.param.type == "token" and modifier is None:  # large system|code sets (token_sets.py)
             groups, values = group_codes(values)
             for system, codes in groups.items():
                 ors.append("(x.system = ? AND x.code IN (SELECT value FROM json_each(?)))")
                 args.extend([system, json.dumps(codes)])
         for v in values:
             sql, a = value_condition(v, modifier)
+            if span is not None and isinstance(v, DateValue) and v.prefix in ("ge", "gt"):
+                sql = f"(x.lo >= ? AND {sql})"
+                a = [(v.lo if v.prefix == "ge" else v.hi) - span, *a]
             ors.append(sql)
             args.extend(a)
         if not ors:  # an empty set (e.g. an empty ValueSet): no entry matches
             ors.append("0")
-        if c.modifier != "not" and not drive:
-            # checked per candidate through the (rid, pid) index, not materialised
+        return "(" + " OR ".join(ors) + ")", args
+
+    def same_entry(self, c: SameEntry, alias: str, types: tuple[str, ...], drive: bool) -> SQL:
+        first = c.clauses[0]
+        table = TABLE[first.param.type]
+        pids = self.pids(types, first.param.code)
+        conds: list[str] = []
+        args: list[Any] = list(pids)
+        for clause in c.clauses:
+            sql, a = self.entry_condition(clause, pids)
+            conds.append(sql)
+            args.extend(a)
+        where = f"x.pid IN ({_marks(len(pids))}) AND " + " AND ".join(conds)
+        if not drive:
             return (
                 f"EXISTS (SELECT 1 FROM {table} x INDEXED BY {table}_rid_pid WHERE x.rid = {alias}.rid "
-                f"AND {pid_sql} "
-                f"AND ({' OR '.join(ors)}))",
+                f"AND {where})",
                 args,
             )
-        op = "NOT IN" if c.modifier == "not" else "IN"
-        return (
-            f"{alias}.rid {op} (SELECT x.rid FROM {table} x WHERE {pid_sql} AND ({' OR '.join(ors)}))",
-            args,
-        )
+        return f"{alias}.rid IN (SELECT x.rid FROM {table} x WHERE {where})", args
 
     def sort_expr(self, key: SortKey, types: tuple[str, ...]) -> tuple[str, list[Any], Any]:
         """(expression, args, sentinel for missing values so that they sort last)."""
@@ -401,19 +498,25 @@ class Compiler:
 
 def _where(query: SearchQuery, compiler: Compiler) -> SQL:
     types = query.resource_types
-    tsql, targs = _type_filter("r", types, indexed=not drives_by_rid(query.criteria))
+    units = compiler.units(query.criteria, types)
+    tsql, targs = _type_filter("r", types, indexed=not drives_by_rid(tuple(units)))
     parts = [tsql, "r.deleted = 0"]
     args = list(targs)
-    driver = driving_index(query.criteria)
-    for i, c in enumerate(query.criteria):
+    driver = driving_index(tuple(units))
+    for i, c in enumerate(units):
         sql, a = compiler.criterion(c, "r", types, drive=i == driver)
         parts.append(sql)
         args.extend(a)
     return " AND ".join(parts), args
 
 
-def _rank(c: Criterion) -> int:
+def _rank(c: Unit) -> int:
     """How selective an index lookup for ``c`` is likely to be (lower drives the query)."""
+    if isinstance(c, SameEntry):
+        prefixes = {v.prefix for cl in c.clauses for v in cl.values if isinstance(v, DateValue)}
+        if prefixes & {"ge", "gt", "sa"} and prefixes & {"le", "lt", "eb"}:
+            return 3  # a bounded range
+        return min(_rank(cl) for cl in c.clauses)
     if isinstance(c, CompartmentClause):  # references to one resource, unless {def} is ORed in
         return 99 if any("{def}" in codes for _, codes in c.params) else 1
     if isinstance(c, HasClause):  # drives only when nothing better does
@@ -440,7 +543,7 @@ def _rank(c: Criterion) -> int:
     return 4
 
 
-def driving_index(criteria: tuple[Criterion, ...]) -> int:
+def driving_index(criteria: tuple[Unit, ...]) -> int:
     """The criterion SQLite should drive from; -1 when none is a positive index lookup."""
     best, best_rank = -1, 99
     for i, c in enumerate(criteria):
@@ -450,8 +553,15 @@ def driving_index(criteria: tuple[Criterion, ...]) -> int:
     return best
 
 
-def compile_search(query: SearchQuery, pid_of: PidOf, *, limit: int, keys_only: bool = False) -> SQL:
-    compiler = Compiler(pid_of)
+def compile_search(
+    query: SearchQuery,
+    pid_of: PidOf,
+    *,
+    limit: int,
+    keys_only: bool = False,
+    shape_of: ShapeOf | None = None,
+) -> SQL:
+    compiler = Compiler(pid_of, shape_of)
     where, args = _where(query, compiler)
     select = "r.type, r.id" if keys_only else "r.type, r.id, r.version, r.lu, r.lu_text, r.deleted, r.body"
     sort_cols: list[str] = []
@@ -484,10 +594,34 @@ def compile_search(query: SearchQuery, pid_of: PidOf, *, limit: int, keys_only: 
     return sql, all_args
 
 
-def count_sql(query: SearchQuery, pid_of: PidOf, bound: int | None = None) -> SQL:
+def count_sql(
+    query: SearchQuery, pid_of: PidOf, bound: int | None = None, shape_of: ShapeOf | None = None
+) -> SQL:
     """The number of matches; with ``bound``, counting stops after ``bound`` + 1 rows
-    (``_total=estimate``: a cheap count whose cost is capped by the bound)."""
-    where, args = _where(query, Compiler(pid_of))
+    (``_total=estimate``: a cheap count whose cost is capped by the bound). When the only
+    criterion is on one single-valued parameter of one type, the index entries are the
+    matches: they are counted on the index alone (a deleted resource has no entries)."""
+    compiler = Compiler(pid_of, shape_of)
+    types = query.resource_types
+    units = compiler.units(query.criteria, types)
+    if len(types) == 1 and len(units) == 1 and (bound is None):
+        only = units[0]
+        clauses: tuple[Clause, ...] = ()
+        if isinstance(only, SameEntry):
+            clauses = only.clauses
+        elif isinstance(only, Clause) and mergeable(only):
+            clauses = (only,)
+        if clauses and compiler.single_valued(types, clauses[0].param.code):
+            pids = compiler.pids(types, clauses[0].param.code)
+            conds, args = [], list(pids)
+            for clause in clauses:
+                sql, a = compiler.entry_condition(clause, pids)
+                conds.append(sql)
+                args.extend(a)
+            table = TABLE[clauses[0].param.type]
+            where = " AND ".join(conds)
+            return f"SELECT COUNT(*) FROM {table} x WHERE x.pid IN ({_marks(len(pids))}) AND {where}", args
+    where, args = _where(query, compiler)
     if bound is None:
         return f"SELECT COUNT(*) FROM resources r WHERE {where}", args
     return f"SELECT COUNT(*) FROM (SELECT 1 FROM resources r WHERE {where} LIMIT ?)", [*args, bound + 1]

@@ -29,6 +29,7 @@ from ..protocol import (
     VersionConflict,
     WriteOp,
 )
+from . import sort_scan
 from .connections import Connections
 from .groupcommit import GroupCommitter
 from .history import history_page
@@ -37,7 +38,7 @@ from .references import references_of
 from .rows import COLUMNS, INSERT, index_rows
 from .rows import stored_row as _row
 from .schema import ADDED_COLUMNS, AFTER_COLUMNS, DDL, INDEX_TABLES, SCHEMA_VERSION
-from .search_sql import compile_search, count_sql
+from .search_sql import Compiler, compile_search, count_sql
 
 CONTENTION_SECONDS = 2.0
 T = TypeVar("T")
@@ -82,6 +83,7 @@ def apply_write(conn: sqlite3.Connection, params: ParamIds, op: WriteOp) -> None
         rows = index_rows(op.index, rid, lambda code: params.get_or_create(conn, op.resource_type, code))
         for table, values in rows.items():
             conn.executemany(INSERT[table], values)
+        params.observe_rows(conn, rows)
 
 
 def apply_all(conn: sqlite3.Connection, params: ParamIds, ops: list[WriteOp]) -> None:
@@ -242,11 +244,15 @@ class SQLiteStore:
 
         def init(c: sqlite3.Connection) -> None:
             c.executescript(DDL)
+            added = set()
             for table, column, ctype in ADDED_COLUMNS:
                 present = {row[1] for row in c.execute(f"PRAGMA table_info({table})")}
                 if column not in present:  # a database from before the column (rows get NULL)
                     c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ctype}")
+                    added.add((table, column))
             c.executescript(AFTER_COLUMNS)
+            if ("params", "multi") in added:
+                ParamIds.learn_all(c, INDEX_TABLES)
             c.execute(
                 "INSERT OR IGNORE INTO meta_info (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -325,22 +331,38 @@ class SQLiteStore:
             return []
         return await self.conns.read(lambda c: references_of(c, keys, params))
 
+    def _page_statements(self, c: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, list[Any]]]:
+        """The statements serving one page (``limit`` the last argument of each): the sort
+        scan's (``sort_scan.py``) when it applies and pays, else the general plan's one."""
+        lookup = self.params.lookup(c)
+        limit = query.count + 1
+        if query.sort:
+            compiler = Compiler(lookup, self.params.shape)
+            scan = sort_scan.choose(c, query, compiler)
+            if scan is not None:
+                return sort_scan.page_sql(scan, query, compiler, limit)
+        return [compile_search(query, lookup, limit=limit, shape_of=self.params.shape)]
+
     async def search(self, query: SearchQuery) -> Page:
         def job(c: sqlite3.Connection) -> Page:
             lookup = self.params.lookup(c)
-            sql, args = compile_search(query, lookup, limit=query.count + 1)
-            rows = c.execute(sql, args).fetchall()
+            rows: list[Any] = []
+            for sql, args in self._page_statements(c, query):
+                args[-1] = query.count + 1 - len(rows)
+                rows.extend(c.execute(sql, args).fetchall())
+                if len(rows) > query.count:
+                    break
             next_cursor = None
             if len(rows) > query.count:
                 rows = rows[: query.count]
                 next_cursor = encode(list(rows[-1][7:])) if rows else None
             total, capped = None, False
             if query.total == "estimate":
-                csql, cargs = count_sql(query, lookup, bound=ESTIMATE_BOUND)
+                csql, cargs = count_sql(query, lookup, bound=ESTIMATE_BOUND, shape_of=self.params.shape)
                 total = int(c.execute(csql, cargs).fetchone()[0])
                 total, capped = min(total, ESTIMATE_BOUND), total > ESTIMATE_BOUND
             elif query.total == "accurate" or query.summary == "count":
-                csql, cargs = count_sql(query, lookup)
+                csql, cargs = count_sql(query, lookup, shape_of=self.params.shape)
                 total = int(c.execute(csql, cargs).fetchone()[0])
             return Page([_row(r) for r in rows], next_cursor, total, capped)
 
@@ -357,11 +379,13 @@ class SQLiteStore:
 
         def job(c: sqlite3.Connection) -> dict[str, Any]:
             lookup = self.params.lookup(c)
-            sql, args = compile_search(query, lookup, limit=query.count + 1)
-            out: dict[str, Any] = {"backend": self.name, "search": plan(c, sql, args)}
+            statements = self._page_statements(c, query)
+            out: dict[str, Any] = {"backend": self.name, "search": plan(c, *statements[0])}
+            if len(statements) > 1:
+                out["searchWithoutValue"] = plan(c, *statements[1])
             if query.total != "none" or query.summary == "count":
                 bound = ESTIMATE_BOUND if query.total == "estimate" else None
-                out["count"] = plan(c, *count_sql(query, lookup, bound=bound))
+                out["count"] = plan(c, *count_sql(query, lookup, bound=bound, shape_of=self.params.shape))
             return out
 
         return await self.conns.read(job)
@@ -373,17 +397,19 @@ class SQLiteStore:
             return []
 
         def job(c: sqlite3.Connection) -> list[StoredVersion]:
-            args: list[Any] = [source_type]
+            any_type = source_type == "*"
+            args: list[Any] = [] if any_type else [source_type]
             pid_clause = ""
-            if param is not None:
+            if param is not None and not any_type:
                 pids = self.params.lookup(c)((source_type,), param)
                 pid_clause = "AND x.pid = ?"
                 args.append(pids[0])
             marks = ",".join("?" for _ in targets)
             args.extend([*targets, limit])
+            type_clause = "" if any_type else "r.type = ? AND "
             sql = (
                 f"SELECT {', '.join('r.' + col.strip() for col in COLUMNS.split(','))} FROM resources r "
-                f"WHERE r.type = ? AND r.deleted = 0 AND r.rid IN (SELECT x.rid FROM ix_reference x "
+                f"WHERE {type_clause}r.deleted = 0 AND r.rid IN (SELECT x.rid FROM ix_reference x "
                 f"WHERE 1 {pid_clause} AND x.target IN ({marks})) ORDER BY r.rid LIMIT ?"
             )
             return [_row(r) for r in c.execute(sql, args)]
