@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 R4PKG  := .cache/hl7.fhir.r4.examples/package/Bundle-searchParams.json
 
-.PHONY: run test lint typecheck pytest definitions bench clean
+.PHONY: run test lint typecheck pytest definitions terminology bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: lint typecheck pytest
 
 definitions: $(R4PKG)
 	$(BIN)/python scripts/build_definitions.py .cache/hl7.fhir.r4.examples/package
+
+# CodeSystems (concept hierarchies) and ValueSets (compose, expansions) for terminology/ and :in/:below
+terminology: $(R4PKG)
+	$(BIN)/python scripts/build_terminology.py .cache/hl7.fhir.r4.examples/package
 
 bench: $(STAMP)
 	$(BIN)/python bench/crud.py

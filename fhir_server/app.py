@@ -31,6 +31,7 @@ from .search.registry import SearchRegistry
 from .server import Server
 from .storage.protocol import Store
 from .stores import open_store
+from .terminology import Terminology
 
 logger = logging.getLogger("fhir_server.http")
 
@@ -40,12 +41,14 @@ def build_server(settings: Settings, store: Store | None = None) -> Server:
     registry = SearchRegistry.from_definitions(definitions)
     for sp in load_search_parameters(settings.profiles_path, settings.canonical_base):
         registry.add(sp)  # ours (profiles/); run-time ones are loaded from the store at start-up
+    store = store or open_store(settings)
     server = Server(
         settings=settings,
-        store=store or open_store(settings),
+        store=store,
         definitions=definitions,
         registry=registry,
         extractor=Extractor(registry, settings.fhir_base),
+        terminology=Terminology(store, limit=settings.expansion_limit, base_url=settings.fhir_base),
     )
     server.jobs = ReindexJobs(server)
     return server

@@ -13,6 +13,7 @@
 | | ``FHIR_MAX_INCLUDES`` | ``1000`` (included resources per search page) |
 | | ``FHIR_MAX_INCLUDE_DEPTH`` | ``3`` (rounds of ``_include:iterate``) |
 | | ``FHIR_CHAIN_LIMIT`` | ``1000`` |
+| | ``FHIR_EXPANSION_LIMIT`` | ``10000`` (most codes a ValueSet expansion may have) |
 | ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
 | | ``FHIR_CANONICAL_BASE`` | ``https://openimis.org/fhir`` (our SearchParameter urls) |
 | | ``FHIR_PROFILES_DIR`` | ``profiles/`` beside the package, else ``./profiles`` |
@@ -45,6 +46,8 @@ class Settings:
     chain_limit: int = 1000
     # near without a distance (Location?near=lat|lng): what counts as near, in km
     near_default_km: float = 10.0
+    # the most codes an expansion may have (:in, :not-in, :below, :above); above it: 400 too-costly
+    expansion_limit: int = 10_000
     log_level: str = "info"
     # canonical base of our conformance resources (profiles/): {canonical_base}/SearchParameter/<id>
     canonical_base: str = "https://openimis.org/fhir"

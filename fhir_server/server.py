@@ -11,6 +11,7 @@ from .search.extract import Extractor
 from .search.pending_reindex import PendingReindex
 from .search.registry import SearchRegistry
 from .storage.protocol import Store
+from .terminology import Terminology
 
 if TYPE_CHECKING:
     from .operations.reindex_jobs import ReindexJobs
@@ -23,6 +24,7 @@ class Server:
     definitions: Definitions
     registry: SearchRegistry
     extractor: Extractor
+    terminology: Terminology
     # run-time SearchParameters (interactions/search_parameters.py): stored id -> registered url
     custom_params: dict[str, str] = field(default_factory=dict)
     pending: PendingReindex = field(default_factory=PendingReindex)

@@ -12,6 +12,7 @@ from ..errors import InvalidError
 from ..search.parser import parse_search
 from ..server import Server
 from ..storage.protocol import Transaction
+from ..terminology.search_modifiers import resolve as resolve_terminology
 
 
 async def matches(
@@ -33,4 +34,5 @@ async def matches(
         raise InvalidError(
             "_contained is not supported in conditional criteria", "_contained", issue_code="not-supported"
         )
+    query = await resolve_terminology(query, server.terminology)
     return await tx.search_keys(query, limit)

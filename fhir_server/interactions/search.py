@@ -17,6 +17,7 @@ from ..search.ir import Criterion
 from ..search.parser import parse_search
 from ..server import Server
 from ..storage.protocol import StoredVersion
+from ..terminology.search_modifiers import resolve as resolve_terminology
 from .bundles import bundle, full_url, link, outcome, raw
 from .lists import list_criteria
 from .near_distance import distance_extension, near_points
@@ -67,6 +68,7 @@ async def search(
         base_url=server.base_url,
         near_default_km=server.settings.near_default_km,
     )
+    query = await resolve_terminology(query, server.terminology)
     if (query.count == 0 or query.summary == "count") and query.total == "none":
         # _count=0 and _summary=count ask for the number of matches only
         query = replace(query, total="accurate")

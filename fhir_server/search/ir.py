@@ -15,6 +15,9 @@ Semantics (search.html):
 * ``:missing`` is a ``MissingValue``.
 * ``near`` (the special parameter of Location) has ``NearValue`` values: a position
   matches when its great-circle distance to the point is at most the distance.
+* token ``:in``/``:not-in`` (``ValueSetRef``) and ``:below``/``:above`` (``SubsumptionRef``)
+  leave the parser unresolved; the search interaction resolves them into token OR-sets
+  (modifier None, or "not" for ``:not-in``), so compilers and the matcher never see them.
 * a composite parameter's values are ``CompositeValue`` (one value per component, matched
   against the components of one ``CompositeEntry``).
 * ``:not`` on a token: the resource matches when NO entry of the parameter matches any
@@ -127,6 +130,27 @@ class MissingValue:
     missing: bool
 
 
+@dataclass(frozen=True)
+class ValueSetRef:
+    """``:in`` / ``:not-in`` on a token, before resolution: the ValueSet (canonical ``url``,
+    ``url|version``, or ``ValueSet/[id]`` on this server). Replaced by its expansion, as
+    ordinary TokenValues, by ``terminology/search_modifiers.py`` before any backend or the
+    matcher sees the query; ``parameter`` is the parameter as written, for errors."""
+
+    ref: str
+    parameter: str
+
+
+@dataclass(frozen=True)
+class SubsumptionRef:
+    """``:below`` / ``:above`` on a token, before resolution: ``system|code``, replaced by the
+    code with its descendants (``:below``) or ancestors (``:above``) as TokenValues."""
+
+    system: str
+    code: str
+    parameter: str
+
+
 Value = (
     StringValue
     | TokenValue
@@ -138,6 +162,8 @@ Value = (
     | CompositeValue
     | NearValue
     | MissingValue
+    | ValueSetRef
+    | SubsumptionRef
 )
 
 

@@ -35,7 +35,7 @@ from .ir import (
 )
 from .registry import SearchParamDef, SearchRegistry
 from .targets import targets_on
-from .types import ParseContext, ValueParseError, split_unescaped, unescape
+from .types import ParseContext, ValueParseError, split_unescaped, token_terminology, unescape
 from .types import composite as composite_t
 from .types import date as date_t
 from .types import near as near_t
@@ -193,6 +193,13 @@ class _Parser:
         ctx = self.ctx(name, param.targets)
         pieces = split_unescaped(raw, ",")
         type_modifier: str | None = None
+        if modifier in token_terminology.VALUESET_MODIFIERS and ptype != "token":
+            raise InvalidError(
+                f"Modifier ':{modifier}' applies to token parameters (codes), not to {ptype} "
+                f"parameter '{param.code}'",
+                name,
+                issue_code="not-supported",
+            )
         if modifier is not None and modifier not in _MODIFIERS[ptype]:
             if ptype == "reference" and modifier in self.all_types:
                 if param.targets and modifier not in param.targets:
@@ -219,6 +226,8 @@ class _Parser:
                 values.extend(self.date_value(name, p, ctx) for p in pieces)
             elif ptype == "composite":
                 values.extend(composite_t.parse(p, parsers, ctx) for p in pieces)
+            elif ptype == "token" and modifier in token_terminology.MODIFIERS:
+                values.extend(token_terminology.parse(p, modifier, ctx) for p in pieces)
             else:
                 parse = _PARSERS[ptype]
                 values.extend(parse(p, modifier, ctx) for p in pieces)

@@ -36,7 +36,8 @@ from ..ir import TokenValue
 from ..normalize import norm
 from . import ExtractContext, Node, ParseContext, ValueParseError, split_unescaped, unescape
 
-MODIFIERS = frozenset({"missing", "not", "text", "of-type"})
+# in, not-in, below, above: token_terminology.py (resolved to token OR-sets before the stores)
+MODIFIERS = frozenset({"missing", "not", "text", "of-type", "in", "not-in", "below", "above"})
 OF_TYPE_SUFFIX = ":of-type"
 
 _CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})

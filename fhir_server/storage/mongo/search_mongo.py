@@ -73,6 +73,7 @@ from ...search.ir import (
     Value,
     criterion_name,
 )
+from ...search.token_sets import group_codes
 from ...search.types.number import approx_window
 from ...search.types.quantity import canonical_value
 from .documents import COMPONENT_FIELDS, COMPOSITE, DATE, NUMBER, QUANTITY, REFERENCE, STRING, TOKEN, URI
@@ -357,8 +358,14 @@ class Compiler:
             if ptype != "token":
                 raise InvalidError(f":of-type applies to token parameters, not '{code}'")
             array, code, mod = TOKEN, f"{code}:of-type", None
-        conds = [self.value_condition(ptype, mod, v, code) for v in c.values]
-        matches = [{array: {"$elemMatch": {"p": code, **cond}}} for cond in conds]
+        values: list[Value] = list(c.values)
+        matches: list[Filter] = []
+        if ptype == "token" and mod in (None, "not"):  # large system|code sets (token_sets.py)
+            groups, values = group_codes(values)
+            for system, codes in groups.items():
+                matches.append({array: {"$elemMatch": {"p": code, "s": system, "c": {"$in": codes}}}})
+        conds = [self.value_condition(ptype, mod, v, code) for v in values]
+        matches.extend({array: {"$elemMatch": {"p": code, **cond}}} for cond in conds)
         if mod == "not":
             if ptype != "token":
                 raise NotSupportedError(f":not is supported on token parameters, not '{code}'")

@@ -17,6 +17,7 @@ matcher (``search/matcher.py``); the contract tests compare the two.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ from ...search.ir import (
     UriValue,
     Value,
 )
+from ...search.token_sets import group_codes
 from ...search.types.near import bounding_box
 from ...search.types.number import approx_window
 from ...search.types.quantity import canonical_value
@@ -447,13 +449,21 @@ class Compiler:
         span = self.span(pids) if c.param.type == "date" else None
         ors: list[str] = []
         args: list[Any] = []
-        for v in c.values:
+        values: list[Value] = list(c.values)
+        if c.param.type == "token" and modifier is None:  # large system|code sets (token_sets.py)
+            groups, values = group_codes(values)
+            for system, codes in groups.items():
+                ors.append("(x.system = ? AND x.code IN (SELECT value FROM json_each(?)))")
+                args.extend([system, json.dumps(codes)])
+        for v in values:
             sql, a = value_condition(v, modifier)
             if span is not None and isinstance(v, DateValue) and v.prefix in ("ge", "gt"):
                 sql = f"(x.lo >= ? AND {sql})"
                 a = [(v.lo if v.prefix == "ge" else v.hi) - span, *a]
             ors.append(sql)
             args.extend(a)
+        if not ors:  # an empty set (e.g. an empty ValueSet): no entry matches
+            ors.append("0")
         return "(" + " OR ".join(ors) + ")", args
 
     def same_entry(self, c: SameEntry, alias: str, types: tuple[str, ...], drive: bool) -> SQL:
