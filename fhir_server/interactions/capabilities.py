@@ -33,7 +33,21 @@ COMPARTMENT_URL = {  # compartment search (interactions/compartment.py)
     c: f"http://hl7.org/fhir/CompartmentDefinition/{c[0].lower()}{c[1:]}"
     for c in ("Device", "Encounter", "Patient", "Practitioner", "RelatedPerson")
 }
-SEARCH_PARAMS = ["_count", "_sort", "_total", "_summary", "_elements", "_cursor"]
+SEARCH_PARAMS: list[tuple[str, str]] = [  # result and special parameters every search takes
+    ("_count", "page size (default and maximum configurable)"),
+    ("_sort", "several keys, '-' for descending, on every sortable parameter type"),
+    ("_total", "none (default), estimate (capped count), accurate"),
+    ("_summary", "true, text, data, count, false"),
+    ("_elements", "top-level elements to return"),
+    ("_include", ":iterate, '*', typed targets; capped and depth-limited, reported in the outcome"),
+    ("_revinclude", ":iterate, '*'; capped and depth-limited, reported in the outcome"),
+    ("_has", "reverse chaining, nested"),
+    ("_list", "the resources a List references (type searches; functional lists are not supported)"),
+    ("_contained", "false (default), true, both"),
+    ("_containedType", "container (default), contained"),
+    ("_explain", "true: the plan the backend would run (a Parameters resource), not the results"),
+    ("_cursor", "opaque keyset paging cursor (from the next link)"),
+]
 
 
 def include_lists(server: Server) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -105,7 +119,7 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 "interaction": system,
                 "compartment": [COMPARTMENT_URL[c] for c in sorted(server.definitions.compartments)],
                 "searchParam": [
-                    {"name": n, "type": "special" if n.startswith("_") else "token"} for n in SEARCH_PARAMS
+                    {"name": n, "type": "special", "documentation": doc} for n, doc in SEARCH_PARAMS
                 ],
                 # operations (operations/): the OperationDefinitions are in profiles/
                 "operation": [
