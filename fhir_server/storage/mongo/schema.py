@@ -24,8 +24,13 @@
   ``_contained`` on the contained resources (``contained.py``).
 
 Sorting on a parameter uses the scalar per-parameter keys ``sa.<code>`` /
-``sd.<code>``; they are not indexed by default (one index per sortable parameter is
-a deployment choice: add ``(type, sp.<code>, sa.<code>, id)`` for the sorts you serve).
+``sd.<code>`` behind the presence flag ``sp.<code>`` (``paging.py``). The hot sorts
+(``SORTED_CODES``: claims, responses, payments and eligibility by ``created``, clinical
+resources by ``date``, people by ``birthdate``) have an index per direction,
+``(type, sp.<code> -1, sa.<code> 1, id 1)`` and ``(type, sp.<code> -1, sd.<code> -1, id 1)``,
+the exact key order and directions of the search's sort, so a sorted page is read from
+the index (no blocking in-memory sort, which MongoDB caps at 100 MB) and a cursor seeks.
+Other sorts are in memory; add the same pair for a parameter you sort on at scale.
 
 ``history`` (every version, ``_id`` = ``"Type/id/version"``):
 
@@ -49,6 +54,8 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 
+from .documents import field_name
+
 RESOURCES = "resources"
 HISTORY = "history"
 
@@ -64,6 +71,18 @@ class IndexSpec:
 
 def _spec(name: str, *fields: str) -> IndexSpec:
     return IndexSpec(name, tuple((f, ASCENDING) for f in fields))
+
+
+SORTED_CODES = ("created", "date", "birthdate")
+
+
+def _sort_specs(code: str) -> tuple[IndexSpec, ...]:
+    """The two indexes of ``_sort=code`` and ``_sort=-code`` (see ``paging.sort_fields``)."""
+    name = field_name(code)
+    return (
+        IndexSpec(f"sort_{name}_asc", (("type", 1), (f"sp.{name}", -1), (f"sa.{name}", 1), ("id", 1))),
+        IndexSpec(f"sort_{name}_desc", (("type", 1), (f"sp.{name}", -1), (f"sd.{name}", -1), ("id", 1))),
+    )
 
 
 INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
@@ -89,6 +108,7 @@ INDEX_PLAN: dict[str, tuple[IndexSpec, ...]] = {
         IndexSpec("geo_near_sphere", (("geo.near.pt", "2dsphere"),)),
         _spec("ctd_tok", "ctd.type", "ctd.tok.p", "ctd.tok.c"),
         _spec("ctd_ref", "ctd.type", "ctd.ref.p", "ctd.ref.r"),
+        *(spec for code in SORTED_CODES for spec in _sort_specs(code)),
     ),
     HISTORY: (
         _spec("instance", "type", "id", "version"),
