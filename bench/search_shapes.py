@@ -142,6 +142,8 @@ class Workload:
             "string prefix": self.string_prefix,
             "chain identifier": self.chain_identifier,
             "chain name": self.chain_name,
+            "string prefix _count=5": self.string_prefix_page,
+            "chain name _count=5": self.chain_name_page,
             "_has": self.has,
             "_include": self.include,
             "_revinclude": self.revinclude,
@@ -190,6 +192,25 @@ class Workload:
     def string_prefix(self) -> Job:
         q = self.person().family
         return Job("string prefix", f"/fhir/Patient?name={q}", _matches(min(50, self._name_count(q))))
+
+    def string_prefix_page(self) -> Job:
+        """A surname matches ~6 patients at 1K and ~350 at 64K: the default page grows from 6 to
+        50 resources. With ``_count=5`` the answer is the same size at every size, so what is
+        measured is the search, not the larger answer."""
+        q = self.person().family
+        return Job(
+            "string prefix _count=5",
+            f"/fhir/Patient?name={q}&_count=5",
+            _matches(min(5, self._name_count(q))),
+        )
+
+    def chain_name_page(self) -> Job:
+        q = self.person().family
+        return Job(
+            "chain name _count=5",
+            f"/fhir/Coverage?beneficiary:Patient.name={q}&_count=5",
+            _matches(min(5, self._name_count(q))),
+        )
 
     def chain_identifier(self) -> Job:
         p = self.person()

@@ -167,14 +167,23 @@ def choose(conn: sqlite3.Connection, query: SearchQuery, compiler: Compiler) -> 
     return scan if found >= PROBE_BOUND else None
 
 
-def _others(scan: SortScan, compiler: Compiler, types: tuple[str, ...]) -> SQL:
-    parts: list[str] = []
-    args: list[Any] = []
+def _on_rid(u: Unit) -> bool:
+    """Whether ``u`` is compiled on ``<alias>.rid`` alone (index lookups, chains)."""
+    return isinstance(u, SameEntry | Clause)
+
+
+def _others(scan: SortScan, compiler: Compiler, types: tuple[str, ...]) -> tuple[SQL, SQL]:
+    """The other criteria: (those on the entry's rid ``k.rid``, checked before the resource
+    row is read; those that need the resource row ``r``: ids, ``_lastUpdated``, ``_has``,
+    compartments)."""
+    on_k: tuple[list[str], list[Any]] = (["1"], [])
+    on_r: tuple[list[str], list[Any]] = (["1"], [])
     for u in scan.others:
-        sql, a = compiler.criterion(u, "r", types, drive=False)
+        parts, args = on_k if _on_rid(u) else on_r
+        sql, a = compiler.criterion(u, "k" if _on_rid(u) else "r", types, drive=False)
         parts.append(sql)
         args.extend(a)
-    return " AND ".join(["1", *parts]), args
+    return (" AND ".join(on_k[0]), on_k[1]), (" AND ".join(on_r[0]), on_r[1])
 
 
 def page_sql(scan: SortScan, query: SearchQuery, compiler: Compiler, limit: int) -> list[SQL]:
@@ -212,17 +221,20 @@ def _entries_sql(
         cmp = "<" if scan.descending else ">"
         conds.append(f"({col} {cmp} ? OR ({col} = ? AND x.rid > ?))")
         args.extend([after[0], after[0], after[1]])
+    (on_k, kargs), (on_r, rargs) = _others(scan, compiler, types)
     tsql, targs = _type_filter("r", types)
-    others, oargs = _others(scan, compiler, types)
-    args.extend([*targs, *oargs])
     direction = "DESC" if scan.descending else "ASC"
+    # the entries (k) in key order, each checked against the criteria on its rid before the
+    # resource row (r, with its body) is read; SQLite flattens k into the outer query
     sql = (
-        f"SELECT {_COLUMNS_OUT}, {col} AS s0, x.rid AS rid FROM {scan.table} x INDEXED BY {scan.index} "
-        f"CROSS JOIN resources r ON r.rid = x.rid "
-        f"WHERE x.pid = ? AND {' AND '.join(conds)} AND {tsql} AND r.deleted = 0 AND {others} "
-        f"ORDER BY {col} {direction}, x.rid ASC LIMIT ?"
+        f"SELECT {_COLUMNS_OUT}, k.s0 AS s0, k.rid AS rid FROM "
+        f"(SELECT x.rid AS rid, {col} AS s0 FROM {scan.table} x INDEXED BY {scan.index} "
+        f"WHERE x.pid = ? AND {' AND '.join(conds)}) k "
+        f"CROSS JOIN resources r ON r.rid = k.rid "
+        f"WHERE {on_k} AND {tsql} AND r.deleted = 0 AND {on_r} "
+        f"ORDER BY k.s0 {direction}, k.rid ASC LIMIT ?"
     )
-    return sql, [*args, limit]
+    return sql, [*args, *kargs, *targs, *rargs, limit]
 
 
 def _missing_sql(
