@@ -89,6 +89,14 @@ class _Skip(Exception):
         self.message = message
 
 
+def _unsupported_modifier(name: str, message: str) -> InvalidError:
+    """A known parameter with a modifier it does not take is refused, in lenient handling too:
+    ignoring the modifier would widen the search (``name:exact`` read as ``name``). R4's own
+    example of a search error is this case (operationoutcome-example-searchfail: "The "name"
+    parameter has the modifier "exact" which is not supported by this server")."""
+    return cast(InvalidError, InvalidError(message, name, issue_code="not-supported"))
+
+
 def _bad(name: str, message: str) -> InvalidError:
     return cast(InvalidError, InvalidError(message, name, issue_code="value"))
 
@@ -152,14 +160,14 @@ class _Parser:
             return self.chain(name, code, modifier, rest, types, raw)
         if code == "_id":
             if modifier:
-                raise _Skip(f"Modifier ':{modifier}' is not supported on _id")
+                raise _unsupported_modifier(name, f"Modifier ':{modifier}' is not supported on _id")
             ids = tuple(unescape(v) for v in split_unescaped(raw, ","))
             if not all(ids):
                 raise _bad(name, f"Empty id in '{name}={raw}'")
             return IdClause(ids)
         if code == "_lastUpdated":
             if modifier:
-                raise _Skip(f"Modifier ':{modifier}' is not supported on _lastUpdated")
+                raise _unsupported_modifier(name, f"Modifier ':{modifier}' is not supported on _lastUpdated")
             ctx = self.ctx(name)
             return LastUpdatedClause(tuple(self.date_value(name, v, ctx) for v in split_unescaped(raw, ",")))
         spd = self.lookup(types, code)
@@ -209,7 +217,7 @@ class _Parser:
                     )
                 type_modifier = modifier
             else:
-                raise _Skip(f"Modifier ':{modifier}' is not supported on {ptype} parameter '{param.code}'")
+                raise _unsupported_modifier(name, f"Modifier ':{modifier}' is not supported on {ptype} parameter '{param.code}'")
         values: list[Value] = []
         try:
             if modifier == "missing":
@@ -238,7 +246,7 @@ class _Parser:
     def near(self, name: str, param: ParamRef, modifier: str | None, raw: str) -> Clause:
         """``near`` on Location (``types/near.py``); values ORed, ``:missing`` allowed."""
         if modifier is not None and modifier not in near_t.MODIFIERS:
-            raise _Skip(f"Modifier ':{modifier}' is not supported on '{param.code}'")
+            raise _unsupported_modifier(name, f"Modifier ':{modifier}' is not supported on '{param.code}'")
         ctx = self.ctx(name)
         values: list[Value] = []
         try:
@@ -355,7 +363,7 @@ class _Parser:
     def include(self, name: str, raw: str, reverse: bool) -> list[Include]:
         modifier = name.partition(":")[2]
         if modifier not in ("", "iterate", "recurse"):
-            raise _Skip(f"Modifier ':{modifier}' is not supported on {name.partition(':')[0]}")
+            raise _unsupported_modifier(name, f"Modifier ':{modifier}' is not supported on {name.partition(':')[0]}")
         iterate = bool(modifier)
         out: list[Include] = []
         for item in split_unescaped(raw, ","):

@@ -149,13 +149,19 @@ def test_bad_values_are_invalid(parse: Parse, query: str) -> None:
 
 
 def test_unknown_and_unsupported_lenient_vs_strict(parse: Parse) -> None:
-    q = parse("Patient", "foo=1&name:sounds=x&_has:Observation:patient:zz=x&_text=a&name=x")
-    assert q.ignored == ("foo", "name:sounds", "_has:Observation:patient:zz", "_text")
+    """Unknown parameters are ignored (lenient) or refused (strict); a known parameter with a
+    modifier it does not take is refused either way (ignoring it would widen the search)."""
+    q = parse("Patient", "foo=1&_has:Observation:patient:zz=x&_text=a&name=x")
+    assert q.ignored == ("foo", "_has:Observation:patient:zz", "_text")
     assert len(q.criteria) == 1
     for bad in ("foo=1", "name:sounds=x", "gender:exact=x", "_content=x"):
         with pytest.raises(InvalidError) as exc:
             parse("Patient", bad, strict=True)
         assert exc.value.expression == (bad.split("=")[0],)
+    for bad in ("name:sounds=x", "gender:exact=x", "_id:exact=1", "_lastUpdated:missing=true"):
+        with pytest.raises(InvalidError) as exc:
+            parse("Patient", bad)
+        assert exc.value.expression == (bad.split("=")[0],) and exc.value.issue_code == "not-supported"
 
 
 def test_number_implicit_range(parse: Parse) -> None:
