@@ -217,7 +217,9 @@ class _Parser:
                     )
                 type_modifier = modifier
             else:
-                raise _unsupported_modifier(name, f"Modifier ':{modifier}' is not supported on {ptype} parameter '{param.code}'")
+                raise _unsupported_modifier(
+                    name, f"Modifier ':{modifier}' is not supported on {ptype} parameter '{param.code}'"
+                )
         values: list[Value] = []
         try:
             if modifier == "missing":
@@ -363,7 +365,9 @@ class _Parser:
     def include(self, name: str, raw: str, reverse: bool) -> list[Include]:
         modifier = name.partition(":")[2]
         if modifier not in ("", "iterate", "recurse"):
-            raise _unsupported_modifier(name, f"Modifier ':{modifier}' is not supported on {name.partition(':')[0]}")
+            raise _unsupported_modifier(
+                name, f"Modifier ':{modifier}' is not supported on {name.partition(':')[0]}"
+            )
         iterate = bool(modifier)
         out: list[Include] = []
         for item in split_unescaped(raw, ","):
