@@ -20,11 +20,15 @@ class Issue:
     diagnostics: str
     expression: tuple[str, ...] = ()
     details_code: str | None = None  # e.g. a constraint key or our own reason code
+    details_system: str | None = None  # the CodeSystem of details_code (validation rule keys)
 
     def to_fhir(self) -> dict[str, Any]:
         out: dict[str, Any] = {"severity": self.severity, "code": self.code}
         if self.details_code:
-            out["details"] = {"coding": [{"code": self.details_code}], "text": self.diagnostics}
+            coding = {"code": self.details_code}
+            if self.details_system:
+                coding = {"system": self.details_system, "code": self.details_code}
+            out["details"] = {"coding": [coding], "text": self.diagnostics}
         out["diagnostics"] = self.diagnostics
         if self.expression:
             out["expression"] = list(self.expression)

@@ -20,6 +20,11 @@ What is kept (compact, only what the server needs at run time):
 * ``valuesets``: the code sets of every ValueSet bound with strength ``required`` that can
   be expanded from the definitions (``{system: [codes]}``).
 * ``compartments``: CompartmentDefinition resources as ``{compartment: {type: [params]}}``.
+* ``constraints``: the FHIRPath invariants of the base spec, ``{path: [[key, severity,
+  expression, human]]}``, each kept once at the path of the definition that declares it
+  (``dom-3`` at ``DomainResource``, ``per-1`` at ``Period``, ``pat-1`` at
+  ``Patient.contact``); ``ele-1`` (on every element) is left out: the validator checks it
+  natively (``fhir_server/validation/invariants.py``).
 """
 
 from __future__ import annotations
@@ -117,6 +122,25 @@ def build_types(sds: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], s
                 required_vs.add(vs)
             types.setdefault(parent, {})[elem] = entry
     return types, required_vs
+
+
+def build_constraints(sds: list[dict[str, Any]]) -> dict[str, list[list[str]]]:
+    """Invariants per element path, once each (where declared, not where inherited)."""
+    out: dict[str, list[list[str]]] = {}
+    for sd in sds:
+        if sd.get("derivation") == "constraint" or sd["kind"] == "logical":
+            continue
+        for el in sd["snapshot"]["element"]:
+            for con in el.get("constraint", []):
+                source = con.get("source")
+                if con["key"] == "ele-1" or (source and source != sd["url"]):
+                    continue
+                if not con.get("expression"):
+                    continue
+                out.setdefault(el["path"], []).append(
+                    [con["key"], con.get("severity", "error"), con["expression"], con.get("human", "")]
+                )
+    return out
 
 
 def expand_valuesets(
@@ -272,6 +296,7 @@ def main() -> None:
         "search_params": build_search_params(load_bundle(pkg, "Bundle-searchParams.json")),
         "valuesets": expand_valuesets(vs_resources, required_vs),
         "compartments": build_compartments(pkg),
+        "constraints": build_constraints(type_sds + resource_sds),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()

@@ -13,6 +13,8 @@ Spec: http://hl7.org/fhir/R4/validation.html. What is checked, in order:
    :class:`~.bindings.RequiredBindingRule`. Nested resources (``contained``,
    ``Bundle.entry.resource``, ``Parameters.parameter.resource``) are walked with their
    own type, with paths like ``Bundle.entry[0].resource.gender``.
+4. The base spec's FHIRPath invariants (``dom-3``, ``per-1``, ``pat-1``...; :mod:`.invariants`),
+   when the structure is sound (an invariant over a malformed element says nothing useful).
 
 An element fhirkit already refused is not reported twice. Profiles (StructureDefinitions,
 slicing, invariants, extensible bindings as warnings) are a later layer: they plug in as
@@ -28,6 +30,7 @@ from typing import Any
 from ..definitions import Definitions, load
 from ..errors import InvalidResourceError, Issue
 from .bindings import RequiredBindingRule
+from .invariants import InvariantChecker
 from .primitives import PrimitiveRule
 from .structure import structure_issues
 from .walker import Rule, Walker
@@ -43,6 +46,7 @@ class Validator:
         if rules is None:
             rules = (PrimitiveRule(), RequiredBindingRule(definitions.valuesets))
         self.walker = Walker(definitions, rules)
+        self.invariants = InvariantChecker(definitions)
 
     def validate(self, resource: Any, *, expected_type: str | None = None) -> list[Issue]:
         refused_outright = self._resource_type_issues(resource, expected_type)
@@ -54,6 +58,8 @@ class Validator:
         issues.extend(
             i for i in self.walker.walk(resource) if not i.expression or i.expression[0] not in flagged
         )
+        if not has_errors(issues):
+            issues.extend(self.invariants.check(resource))
         return issues
 
     def _resource_type_issues(self, resource: Any, expected_type: str | None) -> list[Issue] | None:

@@ -27,6 +27,13 @@ DEFECTIVE = {
     "Questionnaire-qs1.json": "linkId",  # item.linkId is required
     # a 67-character id: the id type allows 64
     "SearchParameter-questionnaireresponse-extensions-QuestionnaireResponse-item-subject.json": "id",
+    # base invariants (conformance-rules.html#constraints), verified against the example text:
+    # bdl-7 "FullUrl must be unique in a bundle, or else entries with the same fullUrl must
+    # have different meta.versionId": the data-element Bundle repeats fullUrls (de-Quantity.value...)
+    "Bundle-dataelements.json": "bdl-7",
+    # sdf-4 "If the structure is not abstract, then there SHALL be a baseDefinition": these
+    # logical models say abstract=false and have no baseDefinition
+    **{f"StructureDefinition-{m}.json": "sdf-4" for m in ("Definition", "Event", "FiveWs", "Request")},
     **{
         f"SearchParameter-{cs}-extensions-{cs_type}-{p}.json": "SearchParameter.base"
         for cs, cs_type in (("codesystem", "CodeSystem"), ("valueset", "ValueSet"))

@@ -49,6 +49,16 @@ DEFECTIVE: dict[str, tuple[str, str]] = {
         "value",
         "SearchParameter.id",
     ),
+    # Base invariants (fhir_server/validation/invariants.py), each checked against the text:
+    # bdl-7 "FullUrl must be unique in a bundle, or else entries with the same fullUrl must
+    # have different meta.versionId": de-Quantity.value and others appear twice.
+    "Bundle-dataelements.json": ("invariant", "Bundle"),
+    # sdf-4 "If the structure is not abstract, then there SHALL be a baseDefinition": these
+    # logical models have abstract=false and no baseDefinition.
+    **{
+        f"StructureDefinition-{m}.json": ("invariant", "StructureDefinition")
+        for m in ("Definition", "Event", "FiveWs", "Request")
+    },
 }
 # The binding and date checks find nothing else: every required-bound code, Coding and
 # CodeableConcept in the examples (173,877 codes, 63 CodeableConcepts) and every date,
