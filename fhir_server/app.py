@@ -32,6 +32,8 @@ from .server import Server
 from .storage.protocol import Store
 from .stores import open_store
 from .terminology import Terminology
+from .validation.invariants import rule_system
+from .validation.profiles import Profiles, parse_required
 
 logger = logging.getLogger("fhir_server.http")
 
@@ -51,6 +53,14 @@ def build_server(settings: Settings, store: Store | None = None) -> Server:
         terminology=Terminology(store, limit=settings.expansion_limit, base_url=settings.fhir_base),
     )
     server.jobs = ReindexJobs(server)
+    server.profiles = Profiles(
+        definitions,
+        server.terminology,
+        store,
+        folder=settings.profiles_path,
+        system=rule_system(settings.canonical_base),
+        required=parse_required(settings.required_profiles),
+    )
     return server
 
 

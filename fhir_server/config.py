@@ -17,6 +17,7 @@
 | ``--log-level`` | ``FHIR_LOG_LEVEL`` | ``info`` |
 | | ``FHIR_CANONICAL_BASE`` | ``https://openimis.org/fhir`` (our SearchParameter urls) |
 | | ``FHIR_PROFILES_DIR`` | ``profiles/`` beside the package, else ``./profiles`` |
+| | ``FHIR_REQUIRED_PROFILES`` | ``""`` (``Patient=url,Claim=url``: profiles required per type) |
 | | ``FHIR_REINDEX_BATCH_SIZE`` | ``500`` (resources per ``$reindex`` batch) |
 """
 
@@ -53,6 +54,8 @@ class Settings:
     canonical_base: str = "https://openimis.org/fhir"
     profiles_dir: str = ""  # where our SearchParameters etc. are read from ("": see profiles_path)
     reindex_batch_size: int = 500  # resources per $reindex batch (one storage transaction each)
+    # profiles a resource type must conform to on every write: "Patient=url,Claim=url"
+    required_profiles: str = ""
 
     @cached_property
     def fhir_base(self) -> str:

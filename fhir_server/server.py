@@ -15,6 +15,7 @@ from .terminology import Terminology
 
 if TYPE_CHECKING:
     from .operations.reindex_jobs import ReindexJobs
+    from .validation.profiles import Profiles
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Server:
     custom_params: dict[str, str] = field(default_factory=dict)
     pending: PendingReindex = field(default_factory=PendingReindex)
     jobs: ReindexJobs | None = None  # $reindex jobs (operations/reindex_jobs.py), set by app.py
+    profiles: Profiles | None = None  # profile validation (validation/profiles.py), set by app.py
 
     @property
     def base_url(self) -> str:

@@ -12,6 +12,7 @@ GET     [base]/[type]/_history               history-type
 GET|PUT|PATCH|DELETE [base]/[type]/[id]      read, update, patch, delete
 GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
 GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_search too)
+POST    [base]/[type][/[id]]/$validate       $validate (operations/validate.py); GET with an id
 POST    [base][/[type][/[id]]]/$reindex      $reindex (operations/reindex.py); GET [base]/$reindex-status
 """
 
@@ -45,6 +46,7 @@ from ..interactions.result import Result
 from ..interactions.subsetting import check_summary, subset_body
 from ..interactions.transaction import transaction
 from ..operations import reindex
+from ..operations import validate as validate_op
 from ..server import Server
 from .body import parse_json, read_body
 from .negotiation import FORM, JSON_PATCH, check_body_type
@@ -96,6 +98,10 @@ class Dispatcher:
         if segments[-1] in ("$reindex", reindex.STATUS_PATH):
             body, status, headers = await reindex.operation(server, method, segments, params)
             return fmt.render(body, status, headers)
+        if segments[-1] == validate_op.NAME:
+            sent = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+            body = (await self.body(request))[0] if method == "POST" and sent else None
+            return fmt.render(await validate_op.operation(server, method, segments, params, body))
         if head.startswith("$") or (n > 1 and segments[-1].startswith("$")):
             raise NotFoundError(f"Operation '{segments[-1]}' is not known", issue_code="not-supported")
         rtype = head

@@ -16,6 +16,7 @@ from ..validation import raise_if_invalid
 from .bundle_entries import Entry, ReferenceMap, locate, rewrite_references
 from .bundle_execute import entry_type, execute_write, read_response, response_entry, status_text
 from .bundles import outcome
+from .profile_enforcement import enforce
 
 
 async def _run(server: Server, ctx: RequestContext, entry: Entry, refs: ReferenceMap) -> dict[str, Any]:
@@ -24,6 +25,7 @@ async def _run(server: Server, ctx: RequestContext, entry: Entry, refs: Referenc
     rtype = entry_type(server, entry)
     if entry.resource is not None and entry.method in ("POST", "PUT"):
         raise_if_invalid(entry.resource, expected_type=rtype)
+        await enforce(server, entry.resource)
     async with server.store.transaction() as tx:
         refs.tx = tx
         if entry.resource is not None:

@@ -12,6 +12,7 @@ from ..errors import Issue, PreconditionFailedError
 from ..server import Server
 from ..storage.protocol import Transaction
 from .conditional import matches
+from .profile_enforcement import enforce
 from .resources import Prepared, as_resource, prepare, require_type, write
 from .result import Result
 
@@ -46,5 +47,6 @@ async def create(
 ) -> Result:
     require_type(server, resource_type)
     prepared = prepare(server, as_resource(body, resource_type), resource_type)
+    await enforce(server, prepared.resource)
     async with server.store.transaction() as tx:
         return await create_in(server, tx, prepared, new_id, if_none_exist)

@@ -12,6 +12,7 @@ from ..errors import GoneError, NotFoundError, PreconditionFailedError, Unproces
 from ..patch import apply_fhirpath_patch, apply_json_patch
 from ..server import Server
 from ..storage.protocol import Transaction
+from .profile_enforcement import enforce
 from .resources import prepare, require_type, write
 from .result import Result
 from .retry import with_retries
@@ -48,6 +49,7 @@ async def patch_in(
     ):
         raise UnprocessableError("A patch must not change the resourceType or the id", expression="id")
     prepared = prepare(server, patched, resource_type)
+    await enforce(server, patched)
     op = await write(tx, prepared, resource_type, id, current, "PATCH")
     return Result(200, op.stored())
 

@@ -23,6 +23,7 @@ from ..validation import raise_if_invalid
 from .bundle_entries import Entry, ReferenceMap, locate, rewrite_references
 from .bundle_execute import entry_type, execute_write, read_response, response_entry
 from .conditional import matches
+from .profile_enforcement import enforce
 from .result import Result
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -34,6 +35,15 @@ def _validate(server: Server, entries: list[Entry]) -> None:
         if entry.method in ("POST", "PUT") and entry.resource is not None:
             try:
                 raise_if_invalid(entry.resource, expected_type=entry_type(server, entry))
+            except FhirError as err:
+                raise locate(err, entry) from None
+
+
+async def _enforce_profiles(server: Server, entries: list[Entry]) -> None:
+    for entry in entries:
+        if entry.method in ("POST", "PUT") and entry.resource is not None:
+            try:
+                await enforce(server, entry.resource)
             except FhirError as err:
                 raise locate(err, entry) from None
 
@@ -104,6 +114,7 @@ async def transaction(server: Server, ctx: RequestContext, entries: list[Entry])
             "Bundle.type",
         )
     _validate(server, entries)
+    await _enforce_profiles(server, entries)
     results: dict[int, Result] = {}
     async with server.store.transaction() as tx:
         refs = ReferenceMap(server, tx)

@@ -13,6 +13,7 @@ from ..errors import InvalidError, PreconditionFailedError
 from ..server import Server
 from ..storage.protocol import Transaction
 from .conditional import matches
+from .profile_enforcement import enforce
 from .resources import Prepared, as_resource, prepare, require_type, write
 from .result import Result
 from .retry import with_retries
@@ -76,6 +77,7 @@ async def update(
     resource = as_resource(body, resource_type)
     _body_id(resource, id)
     prepared = prepare(server, resource, resource_type)
+    await enforce(server, resource)
     return await with_retries(
         server,
         lambda tx: update_in(server, tx, prepared, id, if_match),
@@ -116,5 +118,6 @@ async def conditional_update(
 ) -> Result:
     require_type(server, resource_type)
     prepared = prepare(server, as_resource(body, resource_type), resource_type)
+    await enforce(server, prepared.resource)
     async with server.store.transaction() as tx:
         return await conditional_update_in(server, tx, prepared, criteria, new_id, if_match)

@@ -98,7 +98,9 @@ class Profiles:
         folder: Path | None = None,
         system: str = RULE_SYSTEM_DEFAULT,
         extra: Iterable[dict[str, Any]] = (),
+        required: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
+        self.required = required or {}
         self.defs = definitions
         self.terminology = terminology
         self.store = store
