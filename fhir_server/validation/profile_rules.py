@@ -17,7 +17,7 @@ Each issue carries the rule key in ``details.coding`` (system
 * ``slicing``: values are assigned to slices by the discriminators (``value``,
   ``pattern``: the value at the discriminator path equals / contains the slice's
   fixed / pattern value; ``type``: the value's type is the slice's; ``exists``); each
-  slice's cardinality is checked (``cardinality``); with ``rules = closed`` a value in no
+  slice's cardinality is checked (key ``slicing``, naming the slice); with ``rules = closed`` a value in no
   slice is an error, with ``openAtEnd`` a value in no slice followed by a sliced one.
   An extension slice without a fixed ``url`` is discriminated by its type profile's url.
 * ``extension-context``: an extension whose definition is known is used where its
@@ -277,16 +277,16 @@ class _Run:
         if node.name in ("extension", "modifierExtension"):
             self.extensions(items, node.path.rsplit(".", 1)[0], sliced=set(node.slices))
 
-    def cardinality(self, node: ElementNode, items: list[Item], here: str) -> None:
+    def cardinality(self, node: ElementNode, items: list[Item], here: str, key: str = "cardinality") -> None:
         n = len(items)
+        what = f" in slice {node.id}" if key == "slicing" else ""
         if node.min is not None and n < node.min:
-            self.add(
-                "error", "required", f"At least {node.min} value(s) required, found {n}", here, "cardinality"
-            )
+            message = f"At least {node.min} value(s) required{what}, found {n}"
+            self.add("error", "required", message, here, key)
         if node.max is not None and node.max != "*" and n > int(node.max):
             where = items[int(node.max)].path if int(node.max) < n else here
             self.add(
-                "error", "structure", f"At most {node.max} value(s) allowed, found {n}", where, "cardinality"
+                "error", "structure", f"At most {node.max} value(s) allowed{what}, found {n}", where, key
             )
 
     def slicing(self, node: ElementNode, items: list[Item], here: str) -> None:
@@ -314,7 +314,7 @@ class _Run:
                 )
         for name, sl in node.slices.items():
             sl_items = assigned[name]
-            self.cardinality(sl, sl_items, f"{here}")
+            self.cardinality(sl, sl_items, here, "slicing")
             for it in sl_items:
                 self.value(sl, it, sl.path)
 
