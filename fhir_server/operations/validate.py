@@ -31,7 +31,7 @@ import orjson
 
 from ..errors import Issue, MethodNotAllowedError, NotFoundError
 from ..server import Server
-from ..validation import has_errors, validate_resource
+from ..validation import validate_resource
 
 Json = dict[str, Any]
 NAME = "$validate"
@@ -119,8 +119,9 @@ async def operation(
             )
         )
     issues.extend(validate_resource(resource, expected_type=rtype))
-    if has_errors(issues) or server.profiles is None:
-        return outcome(issues)
+    structural = [i for i in issues if i.severity in ("fatal", "error") and i.code != "invariant"]
+    if structural or server.profiles is None:
+        return outcome(issues)  # profiles say nothing useful about a malformed resource
     demanded = list(server.profiles.required.get(rtype, ()))
     if profile:
         demanded.append(profile)

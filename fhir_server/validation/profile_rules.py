@@ -211,6 +211,7 @@ class _Run:
                 self.extensions(
                     [Item(x, f"{item.path}.{name}[{i}]", name) for i, x in enumerate(v[name])],
                     node.path,
+                    self._choice_type(node, item.key),
                 )
 
     def binding(self, binding: tuple[str, str], item: Item) -> None:
@@ -275,7 +276,7 @@ class _Run:
         for it in items:
             self.value(node, it, type_path)
         if node.name in ("extension", "modifierExtension"):
-            self.extensions(items, node.path.rsplit(".", 1)[0], sliced=set(node.slices))
+            self.extensions(items, node.path.rsplit(".", 1)[0], None, set(node.slices))
 
     def cardinality(self, node: ElementNode, items: list[Item], here: str, key: str = "cardinality") -> None:
         n = len(items)
@@ -284,10 +285,8 @@ class _Run:
             message = f"At least {node.min} value(s) required{what}, found {n}"
             self.add("error", "required", message, here, key)
         if node.max is not None and node.max != "*" and n > int(node.max):
-            where = items[int(node.max)].path if int(node.max) < n else here
-            self.add(
-                "error", "structure", f"At most {node.max} value(s) allowed{what}, found {n}", where, key
-            )
+            message = f"At most {node.max} value(s) allowed{what}, found {n}"
+            self.add("error", "structure", message, here, key)
 
     def slicing(self, node: ElementNode, items: list[Item], here: str) -> None:
         assigned: dict[str, list[Item]] = {name: [] for name in node.slices}
@@ -358,7 +357,23 @@ class _Run:
 
     # ------------------------------------------------------------------ extensions
 
-    def extensions(self, items: list[Item], holder_path: str, sliced: set[str] | None = None) -> None:
+    def _choice_type(self, node: ElementNode, key: str) -> str | None:
+        """The type a choice element's JSON key names: ``valueAddress`` -> ``Address``."""
+        if not node.choice or not key.startswith(node.name[:-3]):
+            return None
+        suffix = key[len(node.name) - 3 :]
+        if not suffix:
+            return None
+        lower = suffix[0].lower() + suffix[1:]
+        return lower if lower in self.checker.defs.types else suffix
+
+    def extensions(
+        self,
+        items: list[Item],
+        holder_path: str,
+        holder_type: str | None = None,
+        sliced: set[str] | None = None,
+    ) -> None:
         for it in items:
             if type(it.value) is not dict:
                 continue
@@ -368,13 +383,14 @@ class _Run:
             tree = self.resolved.extensions.get(url)
             if tree is None:
                 continue
-            self.context(tree, it, holder_path)
+            self.context(tree, it, holder_path, holder_type)
             self.value(tree.root, it, "Extension")
 
-    def context(self, tree: ProfileTree, it: Item, holder_path: str) -> None:
+    def context(self, tree: ProfileTree, it: Item, holder_path: str, holder_type: str | None = None) -> None:
         if not tree.context:
             return
-        holder_type = self.checker.element_type(holder_path) if "." in holder_path else holder_path
+        if holder_type is None:
+            holder_type = self.checker.element_type(holder_path) if "." in holder_path else holder_path
         in_extension = holder_path == "Extension" or holder_path.endswith(".extension")
         for ctx in tree.context:
             kind, expr = ctx.get("type"), ctx.get("expression")

@@ -88,7 +88,7 @@ async def test_valid_resources_have_no_issues(profiles: Profiles) -> None:
         ),
         (
             {"extension": [{"url": PHOTO_CONSENT}, {"url": PHOTO_CONSENT, "valueBoolean": False}]},
-            error("slicing", "Patient.extension[1]"),
+            error("slicing", "Patient.extension"),
         ),
     ],
 )
@@ -112,7 +112,7 @@ async def test_a_derived_profile_keeps_its_base_rules(profiles: Profiles) -> Non
     del two_names["birthDate"]
     got = await found(profiles, {**two_names, "gender": "female"})
     assert error("cardinality", "Patient.birthDate") in got
-    assert error("cardinality", "Patient.name[1]") in got
+    assert error("cardinality", "Patient.name") in got
     assert error("cardinality", "Patient.gender") in await found(profiles, {**child, "gender": None})
 
 
