@@ -88,7 +88,9 @@ async def test_total_estimate_and_its_bound(
 def _list(id: str, *refs: str, deleted: tuple[str, ...] = ()) -> dict[str, Any]:
     entries: list[dict[str, Any]] = [{"item": {"reference": r}} for r in refs]
     entries += [{"item": {"reference": r}, "deleted": True} for r in deleted]
-    return {"resourceType": "List", "id": id, "status": "current", "mode": "working", "entry": entries}
+    # lst-2: "The deleted flag can only be used if the mode of the list is 'changes'"
+    mode = "changes" if deleted else "working"
+    return {"resourceType": "List", "id": id, "status": "current", "mode": mode, "entry": entries}
 
 
 async def test_list_restricts_the_search_to_the_list_items(client: httpx.AsyncClient) -> None:
