@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..definitions import Constraint, Definitions
@@ -151,7 +152,25 @@ def _csd_1(node: Any) -> bool:
     return True
 
 
+def _rng_2(node: Any) -> bool:
+    """``low.empty() or high.empty() or (low <= high)`` (fhirpathpy cannot compare the
+    Quantities): compared on their values when both are in the same unit (or unitless);
+    Quantities in different units are not compared here (no false error)."""
+    if type(node) is not dict:
+        return True
+    low, high = node.get("low"), node.get("high")
+    if type(low) is not dict or type(high) is not dict:
+        return True
+    lv, hv = low.get("value"), high.get("value")
+    if not isinstance(lv, int | float | Decimal) or not isinstance(hv, int | float | Decimal):
+        return True
+    if (low.get("code"), low.get("unit")) != (high.get("code"), high.get("unit")):
+        return True
+    return Decimal(str(lv)) <= Decimal(str(hv))
+
+
 NATIVE: dict[str, Callable[[Any], bool]] = {
+    "rng-2": _rng_2,
     "dom-2": _dom_2,
     "dom-3": _dom_3,
     "dom-4": _dom_4,

@@ -90,3 +90,17 @@ def test_unsupported_expressions_are_skipped_and_counted(key: str) -> None:
     }
     assert checker.check(r) == []
     assert checker.skipped[key] == 1
+
+
+def test_rng_2_range_low_above_high() -> None:
+    def obs(low: int, high: int) -> dict[str, Any]:
+        q = {"system": "http://unitsofmeasure.org", "code": "kg", "unit": "kg"}
+        return {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "valueRange": {"low": {**q, "value": low}, "high": {**q, "value": high}},
+        }
+
+    assert keys(obs(1, 2)) == []
+    assert keys(obs(3, 2)) == [("error", "rng-2", "Observation.valueRange")]
