@@ -190,3 +190,29 @@ async def test_validate_modes_update_and_delete(pclient: httpx.AsyncClient) -> N
         "Patient/$validate?mode=bogus", json={"resourceType": "Patient"}, headers=FHIR_JSON
     )
     assert r.json()["issue"][0]["severity"] == "error"
+
+
+async def test_a_patch_that_breaks_the_claimed_profile_is_refused(pclient: httpx.AsyncClient) -> None:
+    assert (
+        await pclient.put("Patient/pp", json={**insuree(), "id": "pp"}, headers=FHIR_JSON)
+    ).status_code == 201
+    patch = [{"op": "remove", "path": "/gender"}]
+    r = await pclient.patch("Patient/pp", json=patch, headers={"Content-Type": "application/json-patch+json"})
+    assert r.status_code == 422, r.text
+    assert rules(r.json()) == [("error", "cardinality", "Patient.gender")]
+    assert (await pclient.get("Patient/pp")).json()["gender"] == "female"
+
+
+async def test_a_batch_entry_breaking_a_profile_fails_alone(pclient: httpx.AsyncClient) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"resource": insuree(), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": insuree(gender=None), "request": {"method": "POST", "url": "Patient"}},
+        ],
+    }
+    r = await pclient.post("", json=bundle, headers=FHIR_JSON)
+    assert r.status_code == 200, r.text
+    statuses = [e["response"]["status"] for e in r.json()["entry"]]
+    assert statuses[0].startswith("201") and statuses[1].startswith("422")
