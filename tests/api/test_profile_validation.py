@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from fhir_server.app import create_app
+from fhir_server.config import Settings
 
 from ..unit.validation.profile_fixtures import ALL, INSUREE, NUMBER_SYSTEM, insuree
 from .conftest import BASE, FHIR_JSON, make_settings
@@ -216,3 +217,19 @@ async def test_a_batch_entry_breaking_a_profile_fails_alone(pclient: httpx.Async
     assert r.status_code == 200, r.text
     statuses = [e["response"]["status"] for e in r.json()["entry"]]
     assert statuses[0].startswith("201") and statuses[1].startswith("422")
+
+
+async def test_profiles_on_the_mongo_backend() -> None:
+    from .test_mongo_backend import mongo_store
+
+    app = create_app(Settings(store="mongodb://unused", base_url=BASE), store=mongo_store())
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c,
+    ):
+        await _load_profiles(c)
+        assert (await c.post("Patient", json=insuree(), headers=FHIR_JSON)).status_code == 201
+        r = await c.post("Patient", json=insuree(gender=None), headers=FHIR_JSON)
+        assert r.status_code == 422
+        assert rules(r.json()) == [("error", "cardinality", "Patient.gender")]
