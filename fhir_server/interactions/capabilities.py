@@ -126,7 +126,9 @@ def capability_statement(server: Server) -> dict[str, Any]:
                     {
                         "name": "reindex",
                         "definition": f"{server.settings.canonical_base}/OperationDefinition/reindex",
-                    }
+                    },
+                    # [Type]/$validate, [Type]/[id]/$validate (operations/validate.py)
+                    {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
                 ],
             }
         ],

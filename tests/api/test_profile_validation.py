@@ -233,3 +233,11 @@ async def test_profiles_on_the_mongo_backend() -> None:
         r = await c.post("Patient", json=insuree(gender=None), headers=FHIR_JSON)
         assert r.status_code == 422
         assert rules(r.json()) == [("error", "cardinality", "Patient.gender")]
+
+
+async def test_the_capability_statement_lists_validate(pclient: httpx.AsyncClient) -> None:
+    rest = (await pclient.get("metadata")).json()["rest"][0]
+    assert {
+        "name": "validate",
+        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    } in rest["operation"]
