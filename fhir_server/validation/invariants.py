@@ -21,7 +21,8 @@ object with nothing but ``id`` fails (fhirkit already refuses empty primitives; 
 ``_x`` companions of primitives are left to fhirkit too).
 
 The most frequent invariants are evaluated natively, to the letter of their expression
-(``dom-2``, ``dom-4``, ``dom-5``, ``ext-1`` on every extension, ``csd-1`` on every
+(``dom-2``, ``dom-4``, ``dom-5``, ``ext-1`` on every extension, ``ref-1`` on every
+Reference, ``csd-1`` on every
 CodeSystem: the FHIRPath engine spent most of the validation time on them).
 ``dom-3`` (contained resources are referenced) is also native: its published expression
 applies ``as(canonical)`` to a collection, which FHIRPath (and fhirpathpy) refuse; the
@@ -168,6 +169,21 @@ def _rng_2(node: Any) -> bool:
         return True
     return Decimal(str(lv)) <= Decimal(str(hv))
 
+
+def _ref_1(node: Any, env: Mapping[str, Any]) -> bool:
+    """``reference.startsWith('#').not() or (reference.substring(1).trace('url') in
+    %rootResource.contained.id.trace('ids'))``, plus R5's correction of it: ``#`` alone in
+    a contained resource refers to its container (as dom-3 allows)."""
+    ref = node.get("reference") if type(node) is dict else None
+    if type(ref) is not str or not ref.startswith("#"):
+        return True
+    root = env.get("rootResource")
+    if ref == "#":
+        return root is not env.get("resource")
+    return any(c.get("id") == ref[1:] for c in _contained(root))
+
+
+NATIVE_IN_CONTEXT: dict[str, Callable[[Any, Mapping[str, Any]], bool]] = {"ref-1": _ref_1}
 
 NATIVE: dict[str, Callable[[Any], bool]] = {
     "rng-2": _rng_2,
@@ -342,8 +358,10 @@ class InvariantChecker:
     ) -> None:
         for c in constraints:
             native = NATIVE.get(c.key)
-            if native is not None:
-                if not native(node):
+            in_context = NATIVE_IN_CONTEXT.get(c.key)
+            if native is not None or in_context is not None:
+                ok = native(node) if native is not None else in_context(node, env)  # type: ignore[misc]
+                if not ok:
                     out.append(
                         rule_issue(
                             "error",

@@ -104,3 +104,11 @@ def test_rng_2_range_low_above_high() -> None:
 
     assert keys(obs(1, 2)) == []
     assert keys(obs(3, 2)) == [("error", "rng-2", "Observation.valueRange")]
+
+
+def test_ref_1_local_reference_to_a_missing_contained_resource() -> None:
+    r = {"resourceType": "Patient", "managingOrganization": {"reference": "#nowhere"}}
+    assert keys(r) == [("error", "ref-1", "Patient.managingOrganization")]
+    # '#' alone, inside a contained resource, is its container (R5's reading of ref-1, dom-3)
+    org = {"resourceType": "Organization", "id": "o", "name": "o", "partOf": {"reference": "#"}}
+    assert keys({"resourceType": "Patient", "contained": [org]}) == []
