@@ -23,7 +23,9 @@ Each issue carries the rule key in ``details.coding`` (system
 * ``extension-context``: an extension whose definition is known is used where its
   ``context`` allows (``element``: the path or type of the element holding it,
   ``extension``: inside that extension; ``fhirpath`` contexts are not checked); its own
-  definition (value type, cardinality, bindings, nested extensions) applies to it.
+  definition (value type, cardinality, bindings, nested extensions) applies to it. A core
+  extension (``http://hl7.org/fhir/StructureDefinition/...``) out of its context is only a
+  warning: the official R4 content itself uses some outside their declared contexts.
 * FHIRPath invariants of the profile (its own keys, e.g. ``oi-insuree-1``), evaluated on
   the element with ``%resource``; an expression our engine cannot evaluate is skipped
   and counted (``skipped``), never a false error.
@@ -401,8 +403,12 @@ class _Run:
             if kind == "extension" and in_extension:
                 return
         allowed = ", ".join(str(c.get("expression")) for c in tree.context)
+        # The R4 core's own extension contexts are not always kept by the core's own content
+        # (the official ValueSets carry structuredefinition-normative-version, whose context
+        # is StructureDefinition): for core extensions a misplaced one is a warning.
+        core = tree.url.startswith("http://hl7.org/fhir/StructureDefinition/")
         self.add(
-            "error",
+            "warning" if core else "error",
             "structure",
             f"Extension {tree.url} is not allowed on {holder_path} (contexts: {allowed})",
             it.path,

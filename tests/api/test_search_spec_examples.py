@@ -450,6 +450,18 @@ async def test_escaping_in_strings(client: httpx.AsyncClient) -> None:
 # ---------------------------------------------------------------------------- number
 
 
+async def put_factor(client: httpx.AsyncClient, id: str, factor: str) -> None:
+    """A ChargeItem whose ``factorOverride`` (search parameter ``factor-override``) is the
+    decimal ``factor`` as written. (The examples need values above 100, which a
+    RiskAssessment probability may not have: ras-2 "Must be <= 100".)"""
+    text = (
+        f'{{"resourceType": "ChargeItem", "id": "{id}", "status": "billable", "code": {{"text": "x"}}, '
+        f'"subject": {{"reference": "Patient/p1"}}, "factorOverride": {factor}}}'
+    )
+    r = await client.put(f"ChargeItem/{id}", content=text, headers=FHIR_JSON)
+    assert r.status_code in (200, 201), r.text
+
+
 async def probabilities(client: httpx.AsyncClient) -> None:
     await put(client, pat("p1"))
     for id, value in {
@@ -463,14 +475,14 @@ async def probabilities(client: httpx.AsyncClient) -> None:
         "v104": "104.9",
         "v105": "105",
     }.items():
-        await put_risk(client, id, value)
+        await put_factor(client, id, value)
 
 
 async def test_number_implicit_range_from_significant_figures(client: httpx.AsyncClient) -> None:
     """search.html#number: "[parameter]=100 Values that equal 100, to 3 significant figures
     precision, so this is actually searching for values in the range [99.5 ... 100.5)"."""
     await probabilities(client)
-    assert await found(client, "RiskAssessment", {"probability": "100"}) == {
+    assert await found(client, "ChargeItem", {"factor-override": "100"}) == {
         "v99-5",
         "v99-996",
         "v100",
@@ -482,7 +494,7 @@ async def test_number_more_significant_figures_narrow_the_range(client: httpx.As
     """search.html#number: "[parameter]=100.00 Values that equal 100, to 5 significant figures
     precision, so this is actually searching for values in the range [99.995 ... 100.005)"."""
     await probabilities(client)
-    assert await found(client, "RiskAssessment", {"probability": "100.00"}) == {"v99-996", "v100"}
+    assert await found(client, "ChargeItem", {"factor-override": "100.00"}) == {"v99-996", "v100"}
 
 
 async def test_number_exponent_form(client: httpx.AsyncClient) -> None:
@@ -492,10 +504,10 @@ async def test_number_exponent_form(client: httpx.AsyncClient) -> None:
     [50 ... 150)). Our choice: the rule, consistently: ``1e2`` is ``[50, 150)``, so it matches
     more than ``100`` does and ``150`` is outside."""
     await probabilities(client)
-    await put_risk(client, "v150", "150")
-    await put_risk(client, "v49", "49.9")
-    got = await found(client, "RiskAssessment", {"probability": "1e2"})
-    assert got == await found(client, "RiskAssessment", {"probability": "ge50"}) - {"v150"}
+    await put_factor(client, "v150", "150")
+    await put_factor(client, "v49", "49.9")
+    got = await found(client, "ChargeItem", {"factor-override": "1e2"})
+    assert got == await found(client, "ChargeItem", {"factor-override": "ge50"}) - {"v150"}
     assert {"v94", "v105", "v99-4", "v100-5"} <= got and not {"v150", "v49"} & got
 
 
@@ -506,17 +518,17 @@ async def test_number_comparators_are_exact(client: httpx.AsyncClient) -> None:
     await probabilities(client)
     low = {"v94", "v99-4", "v99-5", "v99-996"}
     high = {"v100-4", "v100-5", "v104", "v105"}
-    assert await found(client, "RiskAssessment", {"probability": "lt100"}) == low
-    assert await found(client, "RiskAssessment", {"probability": "le100"}) == low | {"v100"}
-    assert await found(client, "RiskAssessment", {"probability": "gt100"}) == high
-    assert await found(client, "RiskAssessment", {"probability": "ge100"}) == high | {"v100"}
+    assert await found(client, "ChargeItem", {"factor-override": "lt100"}) == low
+    assert await found(client, "ChargeItem", {"factor-override": "le100"}) == low | {"v100"}
+    assert await found(client, "ChargeItem", {"factor-override": "gt100"}) == high
+    assert await found(client, "ChargeItem", {"factor-override": "ge100"}) == high | {"v100"}
 
 
 async def test_number_ne_excludes_the_implicit_range(client: httpx.AsyncClient) -> None:
     """search.html#number: "ne100 Values that are not equal to 100 (actually, in the range 99.5
     to 100.5)"."""
     await probabilities(client)
-    got = await found(client, "RiskAssessment", {"probability": "ne100"})
+    got = await found(client, "ChargeItem", {"factor-override": "ne100"})
     assert got == {"v94", "v99-4", "v100-5", "v104", "v105"}
 
 

@@ -221,3 +221,15 @@ async def test_official_example_broken_cardinality(core_profiles: Profiles) -> N
     r = copy.deepcopy(_example("Observation-body-height.json"))
     del r["effectiveDateTime"]
     assert error("cardinality", "Observation.effective") in await found(core_profiles, r, (BODY_HEIGHT,))
+
+
+async def test_a_core_extension_out_of_context_is_a_warning(core_profiles: Profiles) -> None:
+    core_profiles.add(_example("StructureDefinition-structuredefinition-normative-version.json"))
+    r = _example("Observation-body-height.json")
+    r["extension"] = [
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-normative-version",
+            "valueCode": "4.0.0",
+        }
+    ]
+    assert await found(core_profiles, r) == [("warning", "extension-context", "Observation.extension[0]")]
