@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -273,6 +273,14 @@ class Terminology:
                 out[cm.url] = cm
         return list(out.values())
 
+    async def _with_display(self, match: Match) -> Match:
+        """A match whose map gives no display, with the display of its CodeSystem when known."""
+        if match.display or not match.system:
+            return match
+        cs = await self.codesystem(match.system)
+        concept = cs.concepts.get(match.code) if cs is not None else None
+        return replace(match, display=concept.display) if concept is not None else match
+
     async def translate(
         self,
         system: str,
@@ -302,7 +310,7 @@ class Terminology:
             ):
                 continue
             found, why = cm.translate(system, code, target_system=target_system, reverse=reverse)
-            matches += found
+            matches += [await self._with_display(m) for m in found]
             notes += why
         ok = any(m.equivalence not in NOT_A_MATCH for m in matches)
         if not matches:
