@@ -144,6 +144,7 @@ class Terminology:
         cs = cs or await self.known_codesystem(system, version)
         concept = cs.concepts.get(code)
         if concept is None:
+            _incomplete(cs, code)
             raise InvalidCodeError(f"Code '{code}' is not defined in CodeSystem {cs.url or system}")
         return LookupResult(
             system=cs.url or system,
@@ -164,11 +165,7 @@ class Terminology:
         """
         concept = cs.concepts.get(code)
         if concept is None:
-            if not cs.complete:
-                raise NotSupportedError(
-                    f"CodeSystem {cs.url} has content '{cs.content}' here, not 'complete': "
-                    f"whether '{code}' is in it cannot be told"
-                )
+            _incomplete(cs, code)
             return CodeValidation(False, f"Unknown code '{code}' in CodeSystem {cs.url}")
         if display is not None and not _display_ok(concept.display, concept.designations, display):
             return CodeValidation(
@@ -239,6 +236,7 @@ class Terminology:
         cs = cs or await self.known_codesystem(system, version)
         for which, code in (("A", code_a), ("B", code_b)):
             if code not in cs.concepts:
+                _incomplete(cs, code)
                 raise InvalidCodeError(
                     f"Code {which} '{code}' is not defined in CodeSystem {cs.url or system}"
                 )
@@ -391,6 +389,16 @@ class Terminology:
             if (found.version_id if found is not None else None) != version:
                 return False
         return True
+
+
+def _incomplete(cs: CodeSystemContent, code: str) -> None:
+    """Refuse to judge a code missing from a CodeSystem whose content here is not complete
+    (SNOMED CT, LOINC ... are shipped as ``not-present``; a ``fragment`` or ``example``)."""
+    if not cs.complete:
+        raise NotSupportedError(
+            f"CodeSystem {cs.url} has content '{cs.content}' here, not 'complete': "
+            f"whether '{code}' is in it cannot be told"
+        )
 
 
 def _norm(text: str) -> str:

@@ -201,6 +201,15 @@ async def test_lookup_bad_input(client: httpx.AsyncClient) -> None:
         params={"system": GENDER, "code": "nope"},
     )
     await error(
+        client,
+        "GET",
+        "CodeSystem/$lookup",
+        400,
+        "not-supported",
+        "code",
+        params={"system": "http://snomed.info/sct", "code": "22298006"},
+    )  # SNOMED CT is shipped without its content: no answer rather than a wrong one
+    await error(
         client, "GET", "CodeSystem/$lookup", 400, "not-supported", "coding",
         params={"coding": f"{GENDER}|male"},
     )  # fmt: skip
