@@ -591,3 +591,53 @@ async def test_capability_statement_lists_terminology_operations(client: httpx.A
     ]
     assert ("translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate") in ops["ConceptMap"]
     assert "Patient" not in ops or not ops["Patient"]
+
+
+async def test_post_forms_with_primitive_parameters(local: httpx.AsyncClient) -> None:
+    body = await post(
+        local,
+        "ValueSet/$expand",
+        ("url", "Uri", ADJUDICATION_VS),
+        ("filter", "String", "amount"),
+        ("count", "Integer", 1),
+        ("offset", "Integer", 2),
+    )
+    assert body["expansion"]["total"] == 3 and [c["code"] for c in body["expansion"]["contains"]] == [
+        "benefit"
+    ]
+    inst = await post(local, "CodeSystem/visit-kind/$lookup", ("code", "Code", "R"))
+    assert param(inst, "display") == "Referral"
+    by_url = await post(
+        local,
+        "ConceptMap/$translate",
+        ("url", "Uri", LOCAL_MAP),
+        ("system", "Uri", LOCAL_CS),
+        ("code", "Code", "E"),
+    )
+    assert param(by_url, "result") is True
+    assert parts(by_url, "match")[0]["concept"] == {"system": CLAIM_USE, "code": "claim", "display": "Claim"}
+    r = await local.post(
+        "ValueSet/$expand",
+        json=parameters(("count", "String", "x"), ("url", "Uri", GENDER_VS)),
+        headers=FHIR_JSON,
+    )
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["count"]
+    r = await local.post(
+        "ValueSet/$expand",
+        json={"resourceType": "Parameters", "parameter": [{"valueUri": "x"}]},
+        headers=FHIR_JSON,
+    )
+    assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_expand_sees_a_run_time_change_at_once(local: httpx.AsyncClient) -> None:
+    before = await get(local, "ValueSet/$expand", url=LOCAL_VS)
+    assert before["expansion"]["total"] == 2
+    vs = (await local.get("ValueSet/visit-kind")).json()
+    vs["compose"]["include"][0].pop("concept")  # the whole CodeSystem
+    assert (await local.put("ValueSet/visit-kind", json=vs, headers=FHIR_JSON)).status_code == 200
+    after = await get(local, "ValueSet/$expand", url=LOCAL_VS)
+    assert [c["code"] for c in after["expansion"]["contains"]] == ["E", "R", "O", "O-home"]
+    assert (await local.delete("ValueSet/visit-kind")).status_code in (200, 204)
+    r = await local.get("ValueSet/$expand", params={"url": LOCAL_VS})
+    assert r.status_code == 404
