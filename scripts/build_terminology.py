@@ -19,7 +19,8 @@ What is kept (compact; read by ``fhir_server/terminology/core.py`` on first use)
   nesting of ``concept`` and from the ``parent``/``subsumedBy`` properties; a ``child``
   property adds the concept as a parent of that child (v3 polyhierarchies).
   Property values are kept as strings (``valueCode``, ``valueString``, ``valueBoolean``...).
-* ``valuesets``: ``{url: {"version", "compose": {...}, "expansion": {system: [codes]}}}``
+* ``valuesets``: ``{url: {"version", "name", "status", "compose": {...}, "expansion": {system:
+  [codes]}}}``
   with the compose reduced to what expansion needs (``system``, ``version``,
   ``concept`` codes, ``filter`` property/op/value, ``valueSet``) and the published
   expansion where the package has a complete one and the compose cannot be expanded
@@ -200,8 +201,9 @@ def _composable(vs: dict[str, Any], codesystems: dict[str, dict[str, Any]]) -> b
 
 def build_valueset(vs: dict[str, Any], expansion: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if "version" in vs:
-        out["version"] = vs["version"]
+    for key in ("version", "name", "status"):
+        if key in vs:
+            out[key] = vs[key]
     compose = vs.get("compose")
     if compose:
         c: dict[str, Any] = {}

@@ -89,16 +89,21 @@ async def run(server: Server, params: OperationParameters, instance: Json | None
     if page:
         expansion["contains"] = [_contains(e) for e in page]
     source = instance or params.resource("valueSet", "ValueSet") or {}
+    url = source.get("url") or params.string("url")
+    if not source and url:  # named by url: what the terminology sources say of it
+        ref, _, version = url.partition("|")
+        found = await server.terminology.valueset(ref, version or params.string("valueSetVersion"))
+        if found is not None:
+            source = {"version": found.version, "name": found.name, "status": found.status}
     out: Json = {"resourceType": "ValueSet"}
     if instance is not None and "id" in instance:
         out["id"] = instance["id"]
-    url = source.get("url") or params.string("url")
     if url:
         out["url"] = url.partition("|")[0]
     for key in ("version", "name", "title"):
-        if key in source:
+        if source.get(key):
             out[key] = source[key]
-    out["status"] = source.get("status", "unknown")
+    out["status"] = source.get("status") or "unknown"
     out["expansion"] = expansion
     return out
 

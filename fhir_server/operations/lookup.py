@@ -13,7 +13,8 @@ designations), ``displayLanguage`` (ignored: one display per concept here), ``da
 
 Outputs: ``name`` "A display name for the code system", ``version``, ``display`` "The
 preferred display for this concept", ``designation`` (``language``, ``use``, ``value``),
-``property`` (``code``, ``value``).
+``property`` (``code``, ``value``), among them ``definition`` (for stored and
+``terminology/`` CodeSystems; the shipped core keeps no definitions), ``parent``, ``child``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ async def run(server: Server, params: OperationParameters, instance: Json | None
     def want(name: str) -> bool:
         return not wanted or name in wanted
 
+    if concept.definition and want("definition"):
+        out.append(_property("definition", {"valueString": concept.definition}))
     if want("designation"):
         out += [_designation(d) for d in concept.designations]
     if want("parent"):

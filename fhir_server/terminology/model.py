@@ -35,6 +35,7 @@ class Concept:
     parents: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
     designations: tuple[Designation, ...] = ()
+    definition: str | None = None  # kept for stored and terminology/ CodeSystems, not the core
 
 
 @dataclass
@@ -81,6 +82,7 @@ class CodeSystemContent:
         props: dict[str, dict[str, str]] = {}
         displays: dict[str, str] = {}
         designations: dict[str, tuple[Designation, ...]] = {}
+        definitions: dict[str, str] = {}
 
         def add_parent(child: str, parent: str) -> None:
             lst = parents.setdefault(child, [])
@@ -97,6 +99,8 @@ class CodeSystemContent:
                 if code not in designations:
                     found = (_designation(d) for d in c.get("designation", []) or [])
                     designations[code] = tuple(d for d in found if d is not None)
+                    if isinstance(c.get("definition"), str):
+                        definitions[code] = c["definition"]
                 if parent is not None:
                     add_parent(code, parent)
                 for p in c.get("property", []) or []:
@@ -114,7 +118,9 @@ class CodeSystemContent:
         walk(cs.get("concept", []) or [], None)
         for code, display in displays.items():
             kept = tuple(p for p in parents.get(code, []) if p in displays)
-            concepts[code] = Concept(code, display, kept, props.get(code, {}), designations[code])
+            concepts[code] = Concept(
+                code, display, kept, props.get(code, {}), designations[code], definitions.get(code)
+            )
         return cls(
             url=str(cs.get("url", "")),
             version=cs.get("version"),
@@ -203,6 +209,8 @@ class ValueSetDefinition:
     exclude: tuple[ComposePart, ...] = ()
     has_compose: bool = False
     expansion: Mapping[str, tuple[str, ...]] | None = None  # system -> codes (published)
+    name: str | None = None
+    status: str | None = None
 
     @classmethod
     def from_resource(cls, vs: Mapping[str, Any]) -> ValueSetDefinition:
@@ -234,6 +242,8 @@ class ValueSetDefinition:
             exclude=tuple(part(p) for p in compose.get("exclude", []) or [] if isinstance(p, dict)),
             has_compose=bool(compose.get("include")),
             expansion={s: tuple(c) for s, c in expansion.items()} if expansion is not None else None,
+            name=vs.get("title") or vs.get("name"),
+            status=vs.get("status"),
         )
 
 

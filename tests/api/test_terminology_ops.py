@@ -182,6 +182,8 @@ async def test_lookup_run_time_codesystem_and_instance(local: httpx.AsyncClient)
 async def test_lookup_our_claim_status(client: httpx.AsyncClient) -> None:
     body = await get(client, "CodeSystem/$lookup", system=CLAIM_STATUS, code="16")
     assert param(body, "display") == "Valuated"
+    definition = [p["value"] for p in parts(body, "property") if p["code"] == "definition"]
+    assert definition == ["Valued: the amounts to pay are known."]
 
 
 async def test_lookup_bad_input(client: httpx.AsyncClient) -> None:
@@ -352,6 +354,7 @@ async def test_valueset_validate_code_bad_input(client: httpx.AsyncClient) -> No
 async def test_expand_core_by_url(client: httpx.AsyncClient) -> None:
     body = await get(client, "ValueSet/$expand", url=GENDER_VS)
     assert body["resourceType"] == "ValueSet" and body["url"] == GENDER_VS
+    assert (body["name"], body["status"], body["version"]) == ("AdministrativeGender", "active", "4.0.1")
     exp = body["expansion"]
     assert exp["total"] == 4 and exp["offset"] == 0
     assert exp["identifier"].startswith("urn:uuid:") and exp["timestamp"]
@@ -417,6 +420,8 @@ async def test_expand_run_time_and_instance(local: httpx.AsyncClient) -> None:
     assert [c["code"] for c in body["expansion"]["contains"]] == ["E", "R"]
     inst = await get(local, "ValueSet/visit-kind/$expand")
     assert inst["id"] == "visit-kind" and inst["expansion"]["total"] == 2
+    assert inst["status"] == "draft" and inst["url"] == LOCAL_VS
+    assert (await get(local, "ValueSet/$expand", url=LOCAL_VS))["status"] == "draft"
     ours = await get(local, "ValueSet/$expand", url=CLAIM_STATUS_VS)
     assert ours["expansion"]["total"] == 5
 
