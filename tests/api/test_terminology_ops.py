@@ -14,6 +14,7 @@ import pytest
 from fhir_server.app import create_app
 
 from .conftest import BASE, FHIR_JSON, issue_codes, make_settings
+from .test_mongo_backend import mclient  # noqa: F401  (fixture: the app on the MongoDB backend)
 
 GENDER = "http://hl7.org/fhir/administrative-gender"
 GENDER_VS = "http://hl7.org/fhir/ValueSet/administrative-gender"
@@ -89,6 +90,10 @@ async def error(
 @pytest.fixture
 async def local(client: httpx.AsyncClient) -> httpx.AsyncClient:
     """A CodeSystem, ValueSet and ConceptMap created through the API."""
+    return await seed_local(client)
+
+
+async def seed_local(client: httpx.AsyncClient) -> httpx.AsyncClient:
     cs = {
         "resourceType": "CodeSystem",
         "id": "visit-kind",
@@ -646,3 +651,28 @@ async def test_expand_sees_a_run_time_change_at_once(local: httpx.AsyncClient) -
     assert (await local.delete("ValueSet/visit-kind")).status_code in (200, 204)
     r = await local.get("ValueSet/$expand", params={"url": LOCAL_VS})
     assert r.status_code == 404
+
+
+async def test_operations_on_the_mongodb_backend(mclient: httpx.AsyncClient) -> None:  # noqa: F811
+    """Run-time CodeSystem/ValueSet/ConceptMap found by url, by id and by source-system on MongoDB."""
+    client = await seed_local(mclient)
+    assert [
+        c["code"] for c in (await get(client, "ValueSet/$expand", url=LOCAL_VS))["expansion"]["contains"]
+    ] == [
+        "E",
+        "R",
+    ]
+    assert (
+        param(await get(client, "ValueSet/visit-kind/$validate-code", system=LOCAL_CS, code="R"), "result")
+        is True
+    )
+    assert (
+        param(await get(client, "CodeSystem/$lookup", system=LOCAL_CS, code="O-home"), "display")
+        == "Home visit"
+    )
+    body = await get(client, "ConceptMap/$translate", system=LOCAL_CS, code="E", targetsystem=CLAIM_USE)
+    assert [m["concept"]["code"] for m in parts(body, "match")] == ["claim"]
+    body = await get(
+        client, "ConceptMap/$translate", url=LOCAL_MAP, system=CLAIM_USE, code="claim", reverse="true"
+    )
+    assert [m["concept"]["code"] for m in parts(body, "match")] == ["E"]
