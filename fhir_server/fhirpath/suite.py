@@ -33,6 +33,7 @@ from typing import Any
 from fhir_server.fhirpath import FhirPathError, compile_expression
 
 __all__ = [
+    "INPUT_DIFFERS",
     "OUT_OF_SCOPE",
     "CaseResult",
     "SuiteCase",
@@ -68,6 +69,20 @@ OUT_OF_SCOPE: dict[str, str] = {
 }
 
 
+# Tests whose JSON input differs from the XML the suite was written against (checked by hand):
+# they are left out of the score, and listed.
+INPUT_DIFFERS: dict[str, str] = {
+    **dict.fromkeys(
+        ("testFHIRPathIsFunction8", "testFHIRPathIsFunction9", "testFHIRPathIsFunction10"),
+        "observation-example.json lacks the patient-age extension observation-example.xml has",
+    ),
+    **dict.fromkeys(
+        ("testFHIRPathAsFunction14", "testFHIRPathAsFunction19"),
+        "ValueSet-example-expansion.json (R4 package) has version 4.0.1, the suite's input 20150622",
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SuiteCase:
     group: str
@@ -87,7 +102,7 @@ class SuiteCase:
         for key in (self.group, self.name, f"version:{self.version}", f"mode:{self.mode}"):
             if key in OUT_OF_SCOPE:
                 return OUT_OF_SCOPE[key]
-        return None
+        return INPUT_DIFFERS.get(self.name)
 
 
 @dataclass(slots=True)
@@ -261,7 +276,9 @@ def _same(value: Any, typ: str | None, text: str) -> bool:
             return False
         got = [g.removeprefix("@").removeprefix("T") for g in got]
         return expected in got or any(_instant_eq(g, expected) for g in got)
-    # untyped <output>: compare the text form
+    # untyped <output>: compare the text form (dates/times by their literal form)
+    if text.startswith("@"):
+        return _same(value, "time" if text.startswith("@T") else "dateTime", text)
     if isinstance(value, bool):
         return ("true" if value else "false") == text
     return str(value) == text
