@@ -20,15 +20,22 @@ No fhirpathpy module is modified.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from antlr4 import CommonTokenStream, InputStream  # type: ignore[import-untyped]
+from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]
+from antlr4.tree.Tree import ParseTreeWalker  # type: ignore[import-untyped]
 from fhirpathpy.engine import do_eval
 from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import FP_Type, ResourceNode
 from fhirpathpy.engine.util import arraify, get_data
 from fhirpathpy.models import models
 from fhirpathpy.parser import parse
+from fhirpathpy.parser.ASTPathListener import ASTPathListener
+from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from .functions import DECIMAL_LITERAL, FUNCTIONS, SORT_DESC
 
@@ -128,9 +135,42 @@ def _trace(label: str, values: Any) -> None:
         log.debug("trace %s: %s", label, [get_data(v) for v in arraify(values)])
 
 
+class _Raise(ErrorListener):  # type: ignore[misc]
+    """fhirpathpy's parser recovers from syntax errors (``Patient.name.where(`` evaluates);
+    an invariant or a search parameter with a syntax error must be refused instead."""
+
+    def syntaxError(self, *args: Any) -> None:  # antlr: (recognizer, symbol, line, column, msg, e)
+        raise SyntaxError(f"column {args[3]}: {args[4]}")
+
+
+# ``div`` is an operator, yet ``Narrative.div`` is an element: ``text.div`` (as the R4
+# invariants, the official patch cases and the reference implementation write it) means the
+# element. String literals and delimited identifiers are left alone.
+_STRING = r"'(?:[^'\\]|\\.)*'"
+_DIV = re.compile(rf"({_STRING}|`(?:[^`\\]|\\.)*`)|(\.div\b)(?!\s*\()")
+
+
+def _div(match: re.Match[str]) -> str:
+    return match.group(1) or ".`div`"
+
+
+def strict_parse(expression: str) -> dict[str, Any]:
+    """fhirpathpy's parse tree of ``expression``, raising ``SyntaxError`` on any syntax error."""
+    lexer = FHIRPathLexer(InputStream(_DIV.sub(_div, expression)))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(_Raise())
+    parser = FHIRPathParser(CommonTokenStream(lexer))
+    parser.removeErrorListeners()
+    parser.addErrorListener(_Raise())
+    listener = ASTPathListener()
+    ParseTreeWalker().walk(listener, parser.expression())
+    tree: dict[str, Any] = listener.parentStack[0]
+    return tree
+
+
 def compile_tree(expression: str) -> dict[str, Any]:
-    """The parsed tree of ``expression`` after :func:`rewrite` (raises what the parser raises)."""
-    tree: dict[str, Any] = parse(expression)
+    """The parsed tree of ``expression`` after :func:`rewrite` (raises on syntax errors)."""
+    tree = strict_parse(expression)
     rewrite(tree)
     return tree
 
