@@ -223,9 +223,11 @@ def rewrite(node: dict[str, Any]) -> None:
             rewrite(child)
 
 
-def run(tree: dict[str, Any], resource: Any, variables: Mapping[str, Any]) -> list[Any]:
-    """Evaluate a tree from :func:`compile_tree` on ``resource``; plain data out (FHIRPath system
-    values such as dates and quantities stay ``fhirpathpy`` objects), as ``fhirpathpy.evaluate``."""
+def run(tree: dict[str, Any], resource: Any, variables: Mapping[str, Any], raw: bool = False) -> list[Any]:
+    """Evaluate a tree from :func:`compile_tree` (or :func:`strict_parse`) on ``resource``; plain
+    data out (FHIRPath system values such as dates and quantities stay ``fhirpathpy`` objects), as
+    ``fhirpathpy.evaluate``. ``raw``: fhirpathpy's nodes (with their paths), as its
+    ``returnRawData`` option, for callers that need to know where a result lives (patch)."""
     constants.reset()
     data_root = arraify(resource)
     env = Environment(FIXED_VARIABLES)
@@ -239,6 +241,16 @@ def run(tree: dict[str, Any], resource: Any, variables: Mapping[str, Any]) -> li
         "traceFn": _trace,
     }
     node = do_eval(ctx, data_root, tree["children"][0])
+    if raw:
+        return [
+            item
+            for item in arraify(node)
+            if not (
+                isinstance(item, ResourceNode)
+                and isinstance(item.data, dict)
+                and list(item.data.keys()) == ["extension"]
+            )
+        ]
     out = _plain(node)
     return list(out) if isinstance(out, list) else [out]
 
