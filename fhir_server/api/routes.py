@@ -13,6 +13,8 @@ GET|PUT|PATCH|DELETE [base]/[type]/[id]      read, update, patch, delete
 GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
 GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_search too)
 POST    [base][/[type][/[id]]]/$reindex      $reindex (operations/reindex.py); GET [base]/$reindex-status
+POST    [base]/$install-package              install a FHIR package (operations/install_package.py);
+GET     [base]/$packages                     the installed packages
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ..interactions.bundle_entries import parse_bundle
 from ..interactions.result import Result
 from ..interactions.subsetting import check_summary, subset_body
 from ..interactions.transaction import transaction
-from ..operations import reindex
+from ..operations import install_package, reindex
 from ..server import Server
 from .body import parse_json, read_body
 from .negotiation import FORM, JSON_PATCH, check_body_type
@@ -96,6 +98,10 @@ class Dispatcher:
         if segments[-1] in ("$reindex", reindex.STATUS_PATH):
             body, status, headers = await reindex.operation(server, method, segments, params)
             return fmt.render(body, status, headers)
+        if segments[-1] in (install_package.NAME, install_package.LIST):
+            content_type = request.headers.get("content-type")
+            raw = await read_body(request, server.settings.max_body_bytes) if method == "POST" else None
+            return fmt.render(await install_package.operation(server, method, segments, content_type, raw))
         if head.startswith("$") or (n > 1 and segments[-1].startswith("$")):
             raise NotFoundError(f"Operation '{segments[-1]}' is not known", issue_code="not-supported")
         rtype = head
