@@ -30,14 +30,14 @@ async def load(server: Server, spec: str) -> tuple[Package, str]:
     ``spec``: an existing file path (a .tgz), an ``http(s)://`` URL of a tarball, or
     ``NAME[@VERSION]`` fetched from ``FHIR_PACKAGE_REGISTRY``."""
     limit = server.settings.package_max_bytes
+    if spec.startswith(("http://", "https://")):
+        return read_package(await fetch_tarball(spec, limit)), spec
     path = Path(spec)
     if spec.endswith((".tgz", ".tar.gz")) or path.is_file():
         if not path.is_file():
             raise InvalidError(f"No package file {spec}", "package", issue_code="not-found")
         data = await asyncio.to_thread(path.read_bytes)
         return read_package(data), f"file {path}"
-    if spec.startswith(("http://", "https://")):
-        return read_package(await fetch_tarball(spec, limit)), spec
     name, version = parse_spec(spec)
     registry = server.settings.package_registry
     data = await fetch_package(registry, name, version, limit)
