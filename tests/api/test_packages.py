@@ -82,6 +82,8 @@ async def check_installed(c: httpx.AsyncClient) -> None:
     sds = [e["resource"] for e in r.json()["entry"]]
     assert len(sds) == 1 and sds[0]["type"] == "Patient"
     assert {"system": TAG_SYSTEM, "code": f"{pd.NAME}@1.0.0"} in sds[0]["meta"]["tag"]
+    tagged = {"_tag": f"{TAG_SYSTEM}|{pd.NAME}@1.0.0"}
+    assert await names(c, "ValueSet", tagged) == ["warm"]  # what a package installed, by its tag
     # examples (package/example/) and non-conformance files in package/ are not loaded
     assert (await c.get("Patient/pkg-example")).status_code == 404
     assert (await c.get("Patient/in-root")).status_code == 404
