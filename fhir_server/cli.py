@@ -2,7 +2,8 @@
 
 ``fhir-server package install NAME@VERSION|FILE|URL ... [--store URL] [--registry URL]``
 installs FHIR packages into the store (``packages/``; several at once: dependencies
-first); ``fhir-server package list [--store URL]`` lists the installed ones. A server
+first); ``fhir-server package list [--store URL]`` lists the installed ones, ``fhir-server package
+uninstall NAME`` deletes what one installed. A server
 running on the same store sees installed SearchParameters at its next start (this
 process has its own registry); ValueSets, CodeSystems and StructureDefinitions are read
 from the store at once.
@@ -40,6 +41,9 @@ def parser() -> argparse.ArgumentParser:
     install.add_argument("--base-url", dest="base_url")
     listing = actions.add_parser("list", help="list the installed packages")
     listing.add_argument("--store")
+    remove = actions.add_parser("uninstall", help="delete what an installed package installed")
+    remove.add_argument("name")
+    remove.add_argument("--store")
     return p
 
 
@@ -50,6 +54,7 @@ async def package_command(args: argparse.Namespace) -> int:
     from .errors import FhirError
     from .interactions import search_parameters
     from .packages import install_all, installed, load
+    from .packages.install import uninstall
 
     overrides = {k: v for k, v in vars(args).items() if k in ("store", "package_registry", "base_url")}
     server = build_server(Settings.from_env(**overrides))
@@ -63,8 +68,11 @@ async def package_command(args: argparse.Namespace) -> int:
         await search_parameters.load_stored(server)
         try:
             async with search_parameters.tracking(server):  # pending-reindex state for new parameters
-                packages = [await load(server, spec) for spec in args.specs]
-                reports = await install_all(server, packages)
+                if args.action == "uninstall":
+                    reports = [await uninstall(server, args.name)]
+                else:
+                    packages = [await load(server, spec) for spec in args.specs]
+                    reports = await install_all(server, packages)
         except FhirError as err:
             for issue in err.issues:
                 where = f" [{', '.join(issue.expression)}]" if issue.expression else ""
@@ -75,7 +83,10 @@ async def package_command(args: argparse.Namespace) -> int:
                 print(f"{report.label}: already installed (nothing changed)")
                 continue
             actions = [r["action"] for r in report.resources]
-            counts = ", ".join(f"{actions.count(a)} {a}" for a in ("created", "updated", "unchanged"))
+            kinds = (
+                ("deleted", "kept") if report.status == "uninstalled" else ("created", "updated", "unchanged")
+            )
+            counts = ", ".join(f"{actions.count(a)} {a}" for a in kinds)
             print(f"{report.label}: {report.status} ({counts}) from {report.source}")
             for r in report.resources:
                 print(f"  {r['action']:9} {r['reference']} {r.get('url', '')}".rstrip())

@@ -14,7 +14,7 @@ GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
 GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_search too)
 POST    [base][/[type][/[id]]]/$reindex      $reindex (operations/reindex.py); GET [base]/$reindex-status
 POST    [base]/$install-package              install a FHIR package (operations/install_package.py);
-GET     [base]/$packages                     the installed packages
+GET     [base]/$packages                     the installed packages; POST [base]/$uninstall-package
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Dispatcher:
         if segments[-1] in ("$reindex", reindex.STATUS_PATH):
             body, status, headers = await reindex.operation(server, method, segments, params)
             return fmt.render(body, status, headers)
-        if segments[-1] in (install_package.NAME, install_package.LIST):
+        if segments[-1] in install_package.ALL:
             content_type = request.headers.get("content-type")
             raw = await read_body(request, server.settings.max_body_bytes) if method == "POST" else None
             return fmt.render(await install_package.operation(server, method, segments, content_type, raw))

@@ -127,7 +127,7 @@ def capability_statement(server: Server) -> dict[str, Any]:
                         "name": name,
                         "definition": f"{server.settings.canonical_base}/OperationDefinition/{name}",
                     }
-                    for name in ("reindex", "install-package", "packages")
+                    for name in ("reindex", "install-package", "packages", "uninstall-package")
                 ],
             }
         ],

@@ -21,6 +21,10 @@ package.json, not R4, a missing dependency, an invalid resource) is a 4xx
 OperationOutcome and nothing of it is stored (``packages/install.py``).
 
 ``GET [base]/$packages``: the installed packages (the same records) as ``Parameters``.
+
+``POST [base]/$uninstall-package`` with ``Parameters.name``: deletes, in one transaction, the
+resources the package installed that still carry its tag, and its record (refused while
+another installed package depends on it); the answer lists each resource as deleted or kept.
 """
 
 from __future__ import annotations
@@ -32,13 +36,15 @@ from typing import Any
 from .. import fhirjson
 from ..errors import InvalidError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError
 from ..packages import archive, sources
-from ..packages.install import install_all, installed
+from ..packages.install import install_all, installed, uninstall
 from ..server import Server
 
 Json = dict[str, Any]
 
 NAME = "$install-package"
 LIST = "$packages"
+UNINSTALL = "$uninstall-package"
+ALL = (NAME, LIST, UNINSTALL)
 GZIP_TYPES = ("application/gzip", "application/x-gzip", "application/tar+gzip", "application/octet-stream")
 JSON_TYPES = ("application/fhir+json", "application/json", "text/json", "")
 
@@ -115,8 +121,10 @@ async def operation(
         records = await installed(server)
         return {"resourceType": "Parameters", "parameter": [_listed(r) for r in records]}
     if method != "POST":
-        raise MethodNotAllowedError(f"{method} is not allowed on {NAME} (allowed: POST)")
+        raise MethodNotAllowedError(f"{method} is not allowed on {name} (allowed: POST)")
     media = _media(content_type)
+    if name == UNINSTALL:
+        return await _uninstall(server, media, raw or b"")
     data = raw or b""
     if media in GZIP_TYPES:
         packages = [(archive.read_package(data), "request body")]
@@ -137,6 +145,26 @@ async def operation(
         "resourceType": "Parameters",
         "parameter": [{"name": "package", "part": r.to_parameters()} for r in reports],
     }
+
+
+async def _uninstall(server: Server, media: str, data: bytes) -> Json:
+    if not (media in JSON_TYPES or media.endswith("+json")):
+        raise UnsupportedMediaTypeError(
+            "$uninstall-package takes a Parameters resource (application/fhir+json)"
+        )
+    body = fhirjson.loads(data) if data.strip() else None
+    params = (
+        body.get("parameter") if isinstance(body, dict) and body.get("resourceType") == "Parameters" else None
+    )
+    names = [p for p in params or [] if isinstance(p, dict) and p.get("name") == "name"]
+    package = names[0].get("valueString") if len(names) == 1 else None
+    if not isinstance(package, str):
+        raise InvalidError(
+            "$uninstall-package takes a Parameters resource with one name", "Parameters.parameter", "required"
+        )
+    sources.parse_spec(package)
+    report = await uninstall(server, package)
+    return {"resourceType": "Parameters", "parameter": [{"name": "package", "part": report.to_parameters()}]}
 
 
 def _listed(record: Json) -> Json:

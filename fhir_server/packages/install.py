@@ -23,7 +23,8 @@ What an installation does (docs/decisions/0009-ig-packages.md):
 * the installation is recorded in the store's server state under
   ``package/<name>@<version>`` (JSON: name, version, fhirVersions, dependencies, source,
   installed, resources); installing a recorded name@version again is a no-op, and the
-  record of an older version of the same name is replaced.
+  record of an older version of the same name is replaced;
+* ``uninstall`` deletes what a package installed (the resources still tagged with it).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 
 from .. import clock, fhirjson
 from ..context import RequestContext
-from ..errors import FhirError, InvalidError, InvalidResourceError, Issue, NotSupportedError
+from ..errors import FhirError, InvalidError, InvalidResourceError, Issue, NotFoundError, NotSupportedError
 from ..interactions.bundle_entries import parse_bundle
 from ..interactions.transaction import transaction
 from ..search.parser import parse_search
@@ -51,6 +52,7 @@ __all__ = [
     "install_all",
     "installed",
     "package_tag_system",
+    "uninstall",
 ]
 
 STATE_PREFIX = "package/"
@@ -69,9 +71,10 @@ def package_tag_system(server: Server) -> str:
 class InstallReport:
     name: str
     version: str
-    status: str  # installed | already-installed
+    status: str  # installed | already-installed | uninstalled
     source: str
-    resources: list[dict[str, str]] = field(default_factory=list)  # reference, url, action
+    # reference, url, action: created | updated | unchanged (install), deleted | kept (uninstall)
+    resources: list[dict[str, str]] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # files of other resource types, not loaded
 
     @property
@@ -315,3 +318,51 @@ def _in_package(err: FhirError, package: Package, files: list[str]) -> FhirError
         )
     moved = InvalidResourceError(issues, status=err.status if err.status < 500 else 400)
     return moved
+
+
+async def uninstall(server: Server, name: str) -> InstallReport:
+    """Remove an installed package: delete (in one transaction) the resources it installed that
+    still carry its tag (a resource a later package or a client rewrote is left alone), then its
+    record. Refused while another installed package depends on it."""
+    records = [r for r in await installed(server) if r.get("name") == name]
+    if not records:
+        raise NotFoundError(f"No installed package {name}", "package")
+    record = records[0]
+    label = f"{name}@{record.get('version')}"
+    dependents = sorted(
+        f"{r['name']}@{r['version']}"
+        for r in await installed(server)
+        if name in (r.get("dependencies") or {}) and r.get("name") != name
+    )
+    if dependents:
+        raise InvalidError(
+            f"{label} is needed by {', '.join(dependents)}: uninstall those first",
+            "package",
+            issue_code="business-rule",
+        )
+    tag = {"system": package_tag_system(server), "code": label}
+    report = InstallReport(name, str(record.get("version")), "uninstalled", str(record.get("source", "")))
+    entries: list[dict[str, Any]] = []
+    for r in record.get("resources", []):
+        rtype, _, id = str(r.get("reference", "")).partition("/")
+        stored = await server.store.read(rtype, id) if rtype and id else None
+        body = fhirjson.loads(stored.body) if stored is not None and not stored.deleted else None
+        tags = (body.get("meta") or {}).get("tag") or [] if isinstance(body, dict) else []
+        keep = body is None or tag not in tags
+        report.resources.append(
+            {"reference": f"{rtype}/{id}", "url": r.get("url", ""), "action": "kept" if keep else "deleted"}
+        )
+        if not keep:
+            entries.append({"request": {"method": "DELETE", "url": f"{rtype}/{id}"}})
+    if len(entries) > 1 and not server.store.supports_transactions:
+        raise NotSupportedError(
+            f"This {server.store.name} store cannot delete the {len(entries)} resources of {label} "
+            "atomically (MongoDB needs a replica set for multi-document transactions)",
+            "package",
+        )
+    if entries:
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        _, parsed = parse_bundle(server, bundle)
+        await transaction(server, RequestContext(server.base_url), parsed)
+    await server.store.write_state(f"{STATE_PREFIX}{label}", None)
+    return report

@@ -292,7 +292,8 @@ async def test_capability_statement_and_operation_definitions(client: httpx.Asyn
     ops = {o["name"]: o["definition"] for o in cs["rest"][0]["operation"]}
     assert ops["install-package"] == "https://openimis.org/fhir/OperationDefinition/install-package"
     assert ops["packages"] == "https://openimis.org/fhir/OperationDefinition/packages"
-    for code in ("install-package", "packages"):
+    assert ops["uninstall-package"] == "https://openimis.org/fhir/OperationDefinition/uninstall-package"
+    for code in ("install-package", "packages", "uninstall-package"):
         od = json.loads((ROOT / "profiles" / f"OperationDefinition-{code}.json").read_text())
         assert od["code"] == code and od["url"] == ops[code] and od["system"] is True
         assert (
@@ -311,6 +312,59 @@ async def test_mongo_without_transactions_refuses_a_multi_resource_package(tmp_p
         assert r.status_code == 400 and r.json()["issue"][0]["code"] == "not-supported"
         assert "atomically" in r.json()["issue"][0]["diagnostics"]
         await nothing_installed(c)
+
+
+def uninstall_body(name: str) -> dict[str, Any]:
+    return {"resourceType": "Parameters", "parameter": [{"name": "name", "valueString": name}]}
+
+
+async def test_uninstall_deletes_what_the_package_installed(client: httpx.AsyncClient) -> None:
+    assert (await client.post("$install-package", content=pd.sample(), headers=GZIP)).status_code == 200
+    # a client rewrites the CodeSystem without the package tag: it is no longer the package's
+    cs = (await client.get("CodeSystem/colour")).json()
+    cs["meta"] = {}
+    assert (await client.put("CodeSystem/colour", json=cs, headers=FHIR_JSON)).status_code == 200
+    r = await client.post("$uninstall-package", json=uninstall_body(pd.NAME), headers=FHIR_JSON)
+    assert r.status_code == 200, r.text
+    [package] = packages_of(r.json())
+    assert part(package, "status") == "uninstalled"
+    assert actions(package) == {
+        "CodeSystem/colour": "kept",
+        "SearchParameter/Patient-name-suffix": "deleted",
+        "StructureDefinition/sample-patient": "deleted",
+        "ValueSet/warm": "deleted",
+    }
+    assert (await client.get("ValueSet/warm")).status_code == 410
+    assert (await client.get("CodeSystem/colour")).status_code == 200
+    bundle = (await client.get("Patient", params={"name-suffix": "jr"})).json()  # no longer a parameter
+    assert any("name-suffix" in w for w in warnings(bundle))
+    assert packages_of((await client.get("$packages")).json()) == []
+    # and it can be installed again
+    r = await client.post("$install-package", content=pd.sample(), headers=GZIP)
+    assert part(packages_of(r.json())[0], "status") == "installed"
+
+
+async def test_uninstall_refusals(client: httpx.AsyncClient) -> None:
+    r = await client.post("$uninstall-package", json=uninstall_body("no.such.pkg"), headers=FHIR_JSON)
+    assert r.status_code == 404
+    r = await client.post("$uninstall-package", json={"resourceType": "Parameters"}, headers=FHIR_JSON)
+    assert r.status_code == 400 and r.json()["issue"][0]["code"] == "required"
+    dependent = write_package(
+        {
+            "name": "example.fhir.child",
+            "version": "0.1.0",
+            "fhirVersions": ["4.0.1"],
+            "dependencies": {pd.NAME: "1.0.0"},
+        },
+        {},
+    )
+    for data in (pd.sample(), dependent):
+        assert (await client.post("$install-package", content=data, headers=GZIP)).status_code == 200
+    r = await client.post("$uninstall-package", json=uninstall_body(pd.NAME), headers=FHIR_JSON)
+    assert (
+        r.status_code == 400 and "needed by example.fhir.child@0.1.0" in r.json()["issue"][0]["diagnostics"]
+    )
+    assert (await client.get("ValueSet/warm")).status_code == 200
 
 
 # ---------------------------------------------------------------- CLI on a real SQLite file
@@ -335,6 +389,10 @@ def test_cli_install_then_the_server_uses_it(tmp_path: Path, capsys: pytest.Capt
     import asyncio
 
     asyncio.run(serve())
+    assert cli.main(["package", "uninstall", pd.NAME, "--store", store]) == 0
+    assert f"{pd.NAME}@1.0.0: uninstalled (4 deleted, 0 kept)" in capsys.readouterr().out
+    assert cli.main(["package", "list", "--store", store]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_cli_refuses_a_bad_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
