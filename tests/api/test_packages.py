@@ -23,6 +23,7 @@ from fhir_server.app import create_app
 from fhir_server.packages.build import write_package
 from scripts.build_ig import build as build_ig
 from tests import package_data as pd
+from tests.conftest import require_r4_examples
 
 from .conftest import FHIR_JSON, make_settings
 from .test_custom_search_params import make_app, running, warnings
@@ -552,3 +553,53 @@ async def test_make_ig_package_installs_into_a_fresh_server(tmp_path: Path) -> N
         assert (await c.get("Patient")).json().get("entry", []) == []
         again = await c.post("$install-package", content=first.read_bytes(), headers=GZIP)
         assert part(packages_of(again.json())[0], "status") == "already-installed"
+
+
+# ---------------------------------------------------------------- real R4 conformance content
+
+R4_CONFORMANCE = [
+    "CapabilityStatement-example.json",
+    "CodeSystem-example.json",
+    "ConceptMap-101.json",
+    "ImplementationGuide-example.json",
+    "NamingSystem-example.json",
+    "OperationDefinition-example.json",
+    "SearchParameter-example.json",
+    "StructureDefinition-bmi.json",
+    "StructureDefinition-patient-mothersMaidenName.json",
+    "StructureDefinition-vitalsigns.json",
+    "ValueSet-marital-status.json",
+]
+
+
+async def test_official_r4_conformance_resources_install(client: httpx.AsyncClient) -> None:
+    """Published resources of every conformance type (snapshots, extensions, NamingSystem by id)."""
+    folder = require_r4_examples()
+    files = {name: (folder / name).read_bytes() for name in R4_CONFORMANCE}
+    data = write_package(
+        {"name": "test.r4.conformance", "version": "4.0.1", "fhirVersions": ["4.0.1"]}, files
+    )
+    r = await client.post("$install-package", content=data, headers=GZIP)
+    assert r.status_code == 200, r.text
+    [package] = packages_of(r.json())
+    assert len(actions(package)) == len(R4_CONFORMANCE) and set(actions(package).values()) == {"created"}
+    bmi = await client.get(
+        "StructureDefinition", params={"url": "http://hl7.org/fhir/StructureDefinition/bmi"}
+    )
+    assert bmi.json()["entry"][0]["resource"]["snapshot"]["element"]
+    assert (await client.get("NamingSystem/example")).status_code == 200
+
+
+async def test_an_official_resource_breaking_r4_refuses_the_package(client: httpx.AsyncClient) -> None:
+    """CodeSystem-v2-0550 of the R4 package has codes with a trailing no-break space."""
+    folder = require_r4_examples()
+    files = {
+        name: (folder / name).read_bytes() for name in ("CodeSystem-example.json", "CodeSystem-v2-0550.json")
+    }
+    data = write_package({"name": "test.r4.broken", "version": "1.0.0", "fhirVersions": ["4.0.1"]}, files)
+    r = await client.post("$install-package", content=data, headers=GZIP)
+    assert r.status_code == 400
+    issue = r.json()["issue"][0]
+    assert issue["expression"] == ["CodeSystem.concept[74].code"]
+    assert "package/CodeSystem-v2-0550.json" in issue["diagnostics"]
+    assert (await client.get("CodeSystem")).json().get("entry", []) == []
