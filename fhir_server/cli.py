@@ -48,8 +48,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def package_command(args: argparse.Namespace) -> int:
-    import json
-
     from .app import build_server
     from .errors import FhirError
     from .interactions import search_parameters
@@ -90,8 +88,6 @@ async def package_command(args: argparse.Namespace) -> int:
             print(f"{report.label}: {report.status} ({counts}) from {report.source}")
             for r in report.resources:
                 print(f"  {r['action']:9} {r['reference']} {r.get('url', '')}".rstrip())
-        if getattr(args, "json", False):
-            print(json.dumps([r.to_parameters() for r in reports]))
         return 0
     finally:
         await server.store.close()

@@ -162,8 +162,9 @@ async def _check_dependencies(server: Server, package: Package) -> None:
 async def install(server: Server, package: Package, source: str) -> InstallReport:
     """Install ``package`` (see the module docstring); nothing is written if any resource fails."""
     key = f"{STATE_PREFIX}{package.label}"
-    if await server.store.read_state(key) is not None:
-        record = json.loads(await server.store.read_state(key) or "{}")
+    recorded = await server.store.read_state(key)
+    if recorded is not None:
+        record = json.loads(recorded)
         return InstallReport(
             package.name,
             package.version,
