@@ -66,10 +66,13 @@ def load() -> Definitions:
         raw = json.load(f)
     return Definitions(
         resource_types=frozenset(raw["resource_types"]),
-        types={t: {n: _element(n, e) for n, e in elems.items()} for t, elems in raw["types"].items()},
+        types={
+            t: {n: _element(n, e) for n, e in elems.items()} for t, elems in raw["types"].items()
+        },
         search_params=raw["search_params"],
         valuesets={
-            url: {s: frozenset(c) for s, c in systems.items()} for url, systems in raw["valuesets"].items()
+            url: {s: frozenset(c) for s, c in systems.items()}
+            for url, systems in raw["valuesets"].items()
         },
         compartments=raw["compartments"],
     )
