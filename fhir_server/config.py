@@ -18,6 +18,8 @@
 | | ``FHIR_CANONICAL_BASE`` | ``https://openimis.org/fhir`` (our SearchParameter urls) |
 | | ``FHIR_PROFILES_DIR`` | ``profiles/`` beside the package, else ``./profiles`` |
 | | ``FHIR_REINDEX_BATCH_SIZE`` | ``500`` (resources per ``$reindex`` batch) |
+| | ``FHIR_PACKAGE_REGISTRY`` | ``https://packages.fhir.org`` (npm registry of FHIR packages) |
+| | ``FHIR_PACKAGE_MAX_BYTES`` | ``268435456`` (256 MiB: largest package tarball fetched) |
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class Settings:
     canonical_base: str = "https://openimis.org/fhir"
     profiles_dir: str = ""  # where our SearchParameters etc. are read from ("": see profiles_path)
     reindex_batch_size: int = 500  # resources per $reindex batch (one storage transaction each)
+    # FHIR packages (packages/): the npm-compatible registry NAME@VERSION is fetched from
+    package_registry: str = "https://packages.fhir.org"
+    package_max_bytes: int = 256 * 1024 * 1024  # largest tarball (or registry document) fetched
 
     @cached_property
     def fhir_base(self) -> str:

@@ -15,6 +15,8 @@ GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_searc
 POST    [base][/[type][/[id]]]/$reindex      $reindex (operations/reindex.py); GET [base]/$reindex-status
 GET|POST [base]/CodeSystem|ValueSet|ConceptMap[/[id]]/$lookup|$validate-code|$subsumes|$expand|$translate
                                              terminology operations (operations/terminology.py)
+POST    [base]/$install-package              install a FHIR package (operations/install_package.py);
+GET     [base]/$packages                     the installed packages; POST [base]/$uninstall-package
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from ..interactions.bundle_entries import parse_bundle
 from ..interactions.result import Result
 from ..interactions.subsetting import check_summary, subset_body
 from ..interactions.transaction import transaction
-from ..operations import reindex
+from ..operations import install_package, reindex
 from ..operations import terminology as terminology_ops
 from ..server import Server
 from .body import parse_json, read_body
@@ -103,6 +105,10 @@ class Dispatcher:
             self.only(method, "GET", "POST")
             op_body = (await self.body(request))[0] if method == "POST" else None
             return fmt.render(await terminology_ops.operation(server, segments, params, op_body))
+        if segments[-1] in install_package.ALL:
+            content_type = request.headers.get("content-type")
+            raw = await read_body(request, server.settings.max_body_bytes) if method == "POST" else None
+            return fmt.render(await install_package.operation(server, method, segments, content_type, raw))
         if head.startswith("$") or (n > 1 and segments[-1].startswith("$")):
             raise NotFoundError(f"Operation '{segments[-1]}' is not known", issue_code="not-supported")
         rtype = head

@@ -126,9 +126,10 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 # operations (operations/): the OperationDefinitions are in profiles/
                 "operation": [
                     {
-                        "name": "reindex",
-                        "definition": f"{server.settings.canonical_base}/OperationDefinition/reindex",
+                        "name": name,
+                        "definition": f"{server.settings.canonical_base}/OperationDefinition/{name}",
                     }
+                    for name in ("reindex", "install-package", "packages", "uninstall-package")
                 ],
             }
         ],

@@ -115,9 +115,10 @@ async def test_our_search_parameters_find_the_examples(any_client: httpx.AsyncCl
 async def test_our_search_parameters_are_in_the_capability_statement(tmp_path: Path) -> None:
     async with running(make_app("sqlite", tmp_path, canonical_base="https://insurer.example/fhir")) as c:
         cs = (await c.get("metadata")).json()
-    assert cs["rest"][0]["operation"] == [
-        {"name": "reindex", "definition": "https://insurer.example/fhir/OperationDefinition/reindex"}
-    ]
+    assert {
+        "name": "reindex",
+        "definition": "https://insurer.example/fhir/OperationDefinition/reindex",
+    } in cs["rest"][0]["operation"]
     od = json.loads((PROFILES / "OperationDefinition-reindex.json").read_text())
     assert od["url"] == "https://openimis.org/fhir/OperationDefinition/reindex" and od["code"] == "reindex"
     by_type = {r["type"]: {p["name"]: p for p in r["searchParam"]} for r in cs["rest"][0]["resource"]}
