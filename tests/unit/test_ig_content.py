@@ -37,7 +37,7 @@ STRUCTURAL_KEYS = {
 }  # fmt: skip
 # examples that are not insurance resources (or, for amani-lyimo, an incomplete registration
 # without birth date kept for the search tests) and so claim no profile of ours
-UNPROFILED = {"Observation", "Communication", "Bundle"}
+UNPROFILED = {"Observation", "Bundle"}
 UNPROFILED_FILES = {"Patient-amani-lyimo.json"}
 
 IG_FILES = sorted([*PROFILES.glob("*.json"), *TERMINOLOGY.glob("*.json")])
