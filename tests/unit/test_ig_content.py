@@ -410,3 +410,45 @@ def test_invalid_example_is_valid_r4_and_breaks_its_rule_where_the_manifest_says
     resource = read(INVALID / entry["file"])
     raise_if_invalid(resource)  # only the profile is broken
     assert (entry["key"], entry["expression"]) in ig_rules.check(resource, entry["profile"])
+
+
+@cache
+def core_elements(type_name: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(path, type codes) of the base definition's snapshot, in order."""
+    from tests.conftest import require_r4_examples
+
+    sd = read(require_r4_examples() / f"StructureDefinition-{type_name}.json")
+    return [(e["path"], tuple(t["code"] for t in e.get("type", []))) for e in sd["snapshot"]["element"]]
+
+
+def order_key(sd_type: str, element_id: str, slices: dict[str, int]) -> tuple[tuple[int, int], ...]:
+    """Where an element comes in the base definition, walking into datatypes
+    (``Patient.identifier.system``: identifier's place in Patient, then system's in Identifier);
+    a slice and its children come after the sliced element, slices in their order of appearance."""
+    key: list[tuple[int, int]] = []
+    type_name, prefix, seen = sd_type, sd_type, sd_type
+    for segment in element_id.split(".")[1:]:
+        name, _, slice_name = segment.partition(":")
+        elements = core_elements(type_name)
+        here = f"{prefix}.{name}"
+        index = next(i for i, (p, _) in enumerate(elements) if p == here)
+        seen = f"{seen}.{segment}"
+        rank = slices.setdefault(seen, len(slices) + 1) if slice_name else 0
+        key.append((index, rank))
+        if any(p.startswith(here + ".") for p, _ in elements):
+            prefix = here  # a backbone element: its children follow in the same definition
+            continue
+        types = elements[index][1]
+        if len(types) != 1 or not types[0][0].isupper():
+            break
+        type_name = prefix = types[0]
+    return tuple(key)
+
+
+@pytest.mark.parametrize("url", SDS, ids=lambda u: u.rsplit("/", 1)[1])
+def test_differential_elements_come_in_the_order_of_the_base_definition(url: str) -> None:
+    """Snapshot generation walks a differential in the base's element order (profiling.html)."""
+    sd = ig()["StructureDefinition"][url]
+    slices: dict[str, int] = {}
+    keys = [order_key(sd["type"], e["id"], slices) for e in sd["differential"]["element"]]
+    assert keys == sorted(keys), [e["id"] for e in sd["differential"]["element"]]
