@@ -13,6 +13,8 @@ GET|PUT|PATCH|DELETE [base]/[type]/[id]      read, update, patch, delete
 GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
 GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_search too)
 POST    [base][/[type][/[id]]]/$reindex      $reindex (operations/reindex.py); GET [base]/$reindex-status
+GET|POST [base]/CodeSystem|ValueSet|ConceptMap[/[id]]/$lookup|$validate-code|$subsumes|$expand|$translate
+                                             terminology operations (operations/terminology.py)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from ..interactions.result import Result
 from ..interactions.subsetting import check_summary, subset_body
 from ..interactions.transaction import transaction
 from ..operations import reindex
+from ..operations import terminology as terminology_ops
 from ..server import Server
 from .body import parse_json, read_body
 from .negotiation import FORM, JSON_PATCH, check_body_type
@@ -96,6 +99,10 @@ class Dispatcher:
         if segments[-1] in ("$reindex", reindex.STATUS_PATH):
             body, status, headers = await reindex.operation(server, method, segments, params)
             return fmt.render(body, status, headers)
+        if terminology_ops.handles(segments):
+            self.only(method, "GET", "POST")
+            op_body = (await self.body(request))[0] if method == "POST" else None
+            return fmt.render(await terminology_ops.operation(server, segments, params, op_body))
         if head.startswith("$") or (n > 1 and segments[-1].startswith("$")):
             raise NotFoundError(f"Operation '{segments[-1]}' is not known", issue_code="not-supported")
         rtype = head

@@ -3,7 +3,10 @@
 Invariants (validation), FHIRPath Patch and the search-extraction fallback evaluate
 through here, so a fix or an extension made for the official FHIRPath suite
 (``../shared/data/fhir-test-cases/r4/fhirpath``) applies everywhere. The engine is
-``fhirpathpy`` with the R4 model; expressions are compiled once and cached.
+``fhirpathpy`` with the R4 model (its parser and evaluators), run by :mod:`.engine` with the FHIR
+variables and the functions of :mod:`.functions` (what fhirpathpy lacks or gets wrong, measured
+with the suite: ``bench/fhirpath_suite.py``, docs/decisions/0010-fhirpath.md); expressions are
+compiled once and cached.
 """
 
 from __future__ import annotations
@@ -24,23 +27,21 @@ class FhirPathError(Exception):
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> Compiled:
     """The expression compiled against the R4 model (raises ``FhirPathError``)."""
-    import fhirpathpy
-    from fhirpathpy.models import models
+    from .engine import compile_tree, run
 
     try:
-        fn = fhirpathpy.compile(expression, models["r4"])
+        tree = compile_tree(expression)
     except Exception as exc:  # the parser raises several kinds
         raise FhirPathError(f"'{expression}': {exc}") from exc
 
-    def run(resource: Any, variables: Mapping[str, Any]) -> list[Any]:
+    def compiled(resource: Any, variables: Mapping[str, Any]) -> list[Any]:
         env = {"resource": resource, "rootResource": resource, "context": resource, **variables}
         try:
-            out = fn(resource, env)
+            return run(tree, resource, env)
         except Exception as exc:
             raise FhirPathError(f"'{expression}': {exc}") from exc
-        return list(out or ())
 
-    return run
+    return compiled
 
 
 def evaluate(resource: Any, expression: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
