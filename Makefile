@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 R4PKG  := .cache/hl7.fhir.r4.examples/package/Bundle-searchParams.json
 
-.PHONY: run test lint typecheck pytest definitions terminology bench clean
+.PHONY: run test lint typecheck pytest definitions terminology ig bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,9 +41,13 @@ definitions: $(R4PKG)
 terminology: $(R4PKG)
 	$(BIN)/python scripts/build_terminology.py .cache/hl7.fhir.r4.examples/package
 
+# our implementation guide as a FHIR package: dist/openimis.fhir.insurance-<version>.tgz
+ig: $(STAMP)
+	$(BIN)/python scripts/build_ig.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/crud.py
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) .cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache dist

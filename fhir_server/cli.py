@@ -1,5 +1,13 @@
 """``fhir-server serve [--host] [--port] [--store URL] [--base-url URL]`` (also ``python -m fhir_server``).
 
+``fhir-server package install NAME@VERSION|FILE|URL ... [--store URL] [--registry URL]``
+installs FHIR packages into the store (``packages/``; several at once: dependencies
+first); ``fhir-server package list [--store URL]`` lists the installed ones, ``fhir-server package
+uninstall NAME`` deletes what one installed. A server
+running on the same store sees installed SearchParameters at its next start (this
+process has its own registry); ValueSets, CodeSystems and StructureDefinitions are read
+from the store at once.
+
 Every option can come from the environment (``FHIR_HOST``, ``FHIR_PORT``,
 ``FHIR_STORE``, ``FHIR_BASE_URL``, ...; see ``config.py``); options win over it.
 """
@@ -24,11 +32,73 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--sqlite-synchronous", dest="sqlite_synchronous", choices=["FULL", "NORMAL"])
     serve.add_argument("--log-level", dest="log_level")
     serve.add_argument("--workers", type=int, default=1)
+    package = sub.add_parser("package", help="install and list FHIR packages (implementation guides)")
+    actions = package.add_subparsers(dest="action", required=True)
+    install = actions.add_parser("install", help="install packages: NAME@VERSION, a .tgz file or a URL")
+    install.add_argument("specs", nargs="+", metavar="NAME@VERSION|FILE")
+    install.add_argument("--store", help="sqlite:///path/file.db or mongodb://... (default FHIR_STORE)")
+    install.add_argument("--registry", dest="package_registry", help="npm registry (FHIR_PACKAGE_REGISTRY)")
+    install.add_argument("--base-url", dest="base_url")
+    listing = actions.add_parser("list", help="list the installed packages")
+    listing.add_argument("--store")
+    remove = actions.add_parser("uninstall", help="delete what an installed package installed")
+    remove.add_argument("name")
+    remove.add_argument("--store")
     return p
+
+
+async def package_command(args: argparse.Namespace) -> int:
+    from .app import build_server
+    from .errors import FhirError
+    from .interactions import search_parameters
+    from .packages import install_all, installed, load
+    from .packages.install import uninstall
+
+    overrides = {k: v for k, v in vars(args).items() if k in ("store", "package_registry", "base_url")}
+    server = build_server(Settings.from_env(**overrides))
+    await server.store.start()
+    try:
+        if args.action == "list":
+            for record in await installed(server):
+                count = len(record.get("resources", []))
+                print(f"{record['name']}@{record['version']}\t{count} resources\t{record.get('source', '')}")
+            return 0
+        await search_parameters.load_stored(server)
+        try:
+            async with search_parameters.tracking(server):  # pending-reindex state for new parameters
+                if args.action == "uninstall":
+                    reports = [await uninstall(server, args.name)]
+                else:
+                    packages = [await load(server, spec) for spec in args.specs]
+                    reports = await install_all(server, packages)
+        except FhirError as err:
+            for issue in err.issues:
+                where = f" [{', '.join(issue.expression)}]" if issue.expression else ""
+                print(f"error: {issue.diagnostics}{where}", file=sys.stderr)
+            return 1
+        for report in reports:
+            if report.status == "already-installed":
+                print(f"{report.label}: already installed (nothing changed)")
+                continue
+            actions = [r["action"] for r in report.resources]
+            kinds = (
+                ("deleted", "kept") if report.status == "uninstalled" else ("created", "updated", "unchanged")
+            )
+            counts = ", ".join(f"{actions.count(a)} {a}" for a in kinds)
+            print(f"{report.label}: {report.status} ({counts}) from {report.source}")
+            for r in report.resources:
+                print(f"  {r['action']:9} {r['reference']} {r.get('url', '')}".rstrip())
+        return 0
+    finally:
+        await server.store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "package":
+        import asyncio
+
+        return asyncio.run(package_command(args))
     if args.command == "serve":
         import os
 

@@ -19,6 +19,8 @@
 | | ``FHIR_PROFILES_DIR`` | ``profiles/`` beside the package, else ``./profiles`` |
 | | ``FHIR_REQUIRED_PROFILES`` | ``""`` (``Patient=url,Claim=url``: profiles required per type) |
 | | ``FHIR_REINDEX_BATCH_SIZE`` | ``500`` (resources per ``$reindex`` batch) |
+| | ``FHIR_PACKAGE_REGISTRY`` | ``https://packages.fhir.org`` (npm registry of FHIR packages) |
+| | ``FHIR_PACKAGE_MAX_BYTES`` | ``268435456`` (256 MiB: largest package tarball fetched) |
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class Settings:
     canonical_base: str = "https://openimis.org/fhir"
     profiles_dir: str = ""  # where our SearchParameters etc. are read from ("": see profiles_path)
     reindex_batch_size: int = 500  # resources per $reindex batch (one storage transaction each)
+    # FHIR packages (packages/): the npm-compatible registry NAME@VERSION is fetched from
+    package_registry: str = "https://packages.fhir.org"
+    package_max_bytes: int = 256 * 1024 * 1024  # largest tarball (or registry document) fetched
     # profiles a resource type must conform to on every write: "Patient=url,Claim=url"
     required_profiles: str = ""
 

@@ -3,7 +3,8 @@
 Source: the npm package ``hl7.fhir.r4.examples@4.0.1`` (CC0-1.0): the CodeSystems and
 ValueSets of ``Bundle-valuesets.json``, ``Bundle-v3-valuesets.json`` and
 ``Bundle-v2-valuesets.json``, any ``CodeSystem-*.json`` / ``ValueSet-*.json`` not in them,
-and the published expansions of ``Bundle-valueset-expansions.json``.
+the published expansions of ``Bundle-valueset-expansions.json``, and the ConceptMaps of
+``Bundle-conceptmaps.json`` and ``ConceptMap-*.json``.
 
 Usage::
 
@@ -11,16 +12,22 @@ Usage::
 
 What is kept (compact; read by ``fhir_server/terminology/core.py`` on first use):
 
-* ``codesystems``: ``{url: {"version", "content", "hierarchyMeaning", "concepts":
-  [[code, display, [parent codes], {property: value}], ...]}}``. Parents come from the
+* ``codesystems``: ``{url: {"version", "name", "content", "hierarchyMeaning", "properties":
+  {code: type}, "concepts": [[code, display, [parent codes], {property: value},
+  [[designation value, language, "use-system|use-code"], ...]], ...]}}`` (the property map
+  and the designations only where there are any). Parents come from the
   nesting of ``concept`` and from the ``parent``/``subsumedBy`` properties; a ``child``
   property adds the concept as a parent of that child (v3 polyhierarchies).
   Property values are kept as strings (``valueCode``, ``valueString``, ``valueBoolean``...).
-* ``valuesets``: ``{url: {"version", "compose": {...}, "expansion": {system: [codes]}}}``
+* ``valuesets``: ``{url: {"version", "name", "status", "compose": {...}, "expansion": {system:
+  [codes]}}}``
   with the compose reduced to what expansion needs (``system``, ``version``,
   ``concept`` codes, ``filter`` property/op/value, ``valueSet``) and the published
   expansion where the package has a complete one and the compose cannot be expanded
   from the shipped CodeSystems (LOINC, UCUM, ... parts).
+* ``conceptmaps``: ``{url: {"version", "name", "source", "target", "group": [{"source",
+  "sourceVersion", "target", "targetVersion", "unmapped", "element": [[code, display,
+  [[target code, target display, equivalence], ...]], ...]}]}}`` (for ``$translate``).
 
 The output is deterministic (sorted keys, gzip mtime 0).
 """
@@ -56,6 +63,7 @@ def build_codesystem(cs: dict[str, Any]) -> dict[str, Any]:
     display: dict[str, str] = {}
     parents: dict[str, list[str]] = {}
     props: dict[str, dict[str, str]] = {}
+    designations: dict[str, list[list[str]]] = {}
 
     def add_parent(child: str, parent: str) -> None:
         lst = parents.setdefault(child, [])
@@ -71,6 +79,7 @@ def build_codesystem(cs: dict[str, Any]) -> dict[str, Any]:
                 order.append(code)
                 display[code] = c.get("display", "")
                 parents.setdefault(code, [])
+                designations[code] = [_designation(d) for d in c.get("designation", []) if "value" in d]
             if parent is not None:
                 add_parent(code, parent)
             for p in c.get("property", []):
@@ -89,13 +98,62 @@ def build_codesystem(cs: dict[str, Any]) -> dict[str, Any]:
     concepts: list[list[Any]] = []
     for code in order:
         item: list[Any] = [code, display[code], sorted(p for p in parents.get(code, []) if p in display)]
-        if code in props:
-            item.append(dict(sorted(props[code].items())))
+        if code in props or designations.get(code):
+            item.append(dict(sorted(props.get(code, {}).items())))
+        if designations.get(code):
+            item.append(designations[code])
         concepts.append(item)
     out: dict[str, Any] = {"content": cs.get("content", "complete"), "concepts": concepts}
-    for key in ("version", "hierarchyMeaning"):
+    for key in ("version", "name", "hierarchyMeaning"):
         if key in cs:
             out[key] = cs[key]
+    types = {
+        p["code"]: p["type"]
+        for p in cs.get("property", [])
+        if isinstance(p.get("code"), str) and isinstance(p.get("type"), str)
+    }
+    if types:
+        out["properties"] = dict(sorted(types.items()))
+    return out
+
+
+def _designation(d: dict[str, Any]) -> list[str]:
+    use = d.get("use") or {}
+    use_token = f"{use.get('system', '')}|{use.get('code', '')}" if use else ""
+    return [d["value"], d.get("language", ""), use_token]
+
+
+def build_conceptmap(cm: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("version", "name"):
+        if key in cm:
+            out[key] = cm[key]
+    for key in ("source", "target"):
+        value = cm.get(f"{key}Uri", cm.get(f"{key}Canonical"))
+        if isinstance(value, str):
+            out[key] = value
+    groups: list[dict[str, Any]] = []
+    for g in cm.get("group", []):
+        group: dict[str, Any] = {
+            k: g[k] for k in ("source", "sourceVersion", "target", "targetVersion") if k in g
+        }
+        if "unmapped" in g:
+            group["unmapped"] = {
+                k: g["unmapped"][k] for k in ("mode", "code", "display", "url") if k in g["unmapped"]
+            }
+        group["element"] = [
+            [
+                e.get("code", ""),
+                e.get("display", ""),
+                [
+                    [t.get("code", ""), t.get("display", ""), t.get("equivalence", "")]
+                    for t in e.get("target", [])
+                ],
+            ]
+            for e in g.get("element", [])
+        ]
+        groups.append(group)
+    out["group"] = groups
     return out
 
 
@@ -143,8 +201,9 @@ def _composable(vs: dict[str, Any], codesystems: dict[str, dict[str, Any]]) -> b
 
 def build_valueset(vs: dict[str, Any], expansion: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if "version" in vs:
-        out["version"] = vs["version"]
+    for key in ("version", "name", "status"):
+        if key in vs:
+            out[key] = vs[key]
     compose = vs.get("compose")
     if compose:
         c: dict[str, Any] = {}
@@ -173,11 +232,13 @@ def main() -> None:
     resources: list[dict[str, Any]] = []
     for name in BUNDLES:
         resources.extend(_load_bundle(pkg, name))
-    for pattern in ("CodeSystem-*.json", "ValueSet-*.json"):
+    resources.extend(_load_bundle(pkg, "Bundle-conceptmaps.json"))
+    for pattern in ("CodeSystem-*.json", "ValueSet-*.json", "ConceptMap-*.json"):
         for f in sorted(pkg.glob(pattern)):
             resources.append(json.loads(f.read_text(encoding="utf-8")))
     codesystems: dict[str, dict[str, Any]] = {}
     valuesets: dict[str, dict[str, Any]] = {}
+    conceptmaps: dict[str, dict[str, Any]] = {}
     for r in resources:  # the first occurrence of a url wins (the definition bundles come first)
         url = r.get("url")
         if not isinstance(url, str):
@@ -186,6 +247,8 @@ def main() -> None:
             codesystems[url] = r
         elif r["resourceType"] == "ValueSet" and url not in valuesets:
             valuesets[url] = r
+        elif r["resourceType"] == "ConceptMap" and url not in conceptmaps:
+            conceptmaps[url] = r
     expansions = {
         r["url"]: r["expansion"]
         for r in _load_bundle(pkg, "Bundle-valueset-expansions.json")
@@ -199,6 +262,7 @@ def main() -> None:
             u: build_valueset(vs, None if _composable(vs, codesystems) else expansions.get(u))
             for u, vs in sorted(valuesets.items())
         },
+        "conceptmaps": {u: build_conceptmap(cm) for u, cm in sorted(conceptmaps.items())},
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     raw = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
@@ -207,7 +271,8 @@ def main() -> None:
     n_concepts = sum(len(cs["concepts"]) for cs in data["codesystems"].values())
     print(
         f"{OUT.relative_to(ROOT)}: {len(data['codesystems'])} CodeSystems ({n_concepts} concepts), "
-        f"{len(data['valuesets'])} ValueSets, {len(raw)} bytes raw, {OUT.stat().st_size} gzipped"
+        f"{len(data['valuesets'])} ValueSets, {len(data['conceptmaps'])} ConceptMaps, "
+        f"{len(raw)} bytes raw, {OUT.stat().st_size} gzipped"
     )
 
 

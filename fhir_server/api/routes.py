@@ -14,6 +14,10 @@ GET     [base]/[type]/[id]/_history[/vid]    history-instance, vread
 GET     [base]/[Compartment]/[id]/[type]|*   compartment search (POST .../_search too)
 POST    [base]/[type][/[id]]/$validate       $validate (operations/validate.py); GET with an id
 POST    [base][/[type][/[id]]]/$reindex      $reindex (operations/reindex.py); GET [base]/$reindex-status
+GET|POST [base]/CodeSystem|ValueSet|ConceptMap[/[id]]/$lookup|$validate-code|$subsumes|$expand|$translate
+                                             terminology operations (operations/terminology.py)
+POST    [base]/$install-package              install a FHIR package (operations/install_package.py);
+GET     [base]/$packages                     the installed packages; POST [base]/$uninstall-package
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from ..interactions.bundle_entries import parse_bundle
 from ..interactions.result import Result
 from ..interactions.subsetting import check_summary, subset_body
 from ..interactions.transaction import transaction
-from ..operations import reindex
+from ..operations import install_package, reindex
+from ..operations import terminology as terminology_ops
 from ..operations import validate as validate_op
 from ..server import Server
 from .body import parse_json, read_body
@@ -102,6 +107,14 @@ class Dispatcher:
             sent = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
             body = (await self.body(request))[0] if method == "POST" and sent else None
             return fmt.render(await validate_op.operation(server, method, segments, params, body))
+        if terminology_ops.handles(segments):
+            self.only(method, "GET", "POST")
+            op_body = (await self.body(request))[0] if method == "POST" else None
+            return fmt.render(await terminology_ops.operation(server, segments, params, op_body))
+        if segments[-1] in install_package.ALL:
+            content_type = request.headers.get("content-type")
+            raw = await read_body(request, server.settings.max_body_bytes) if method == "POST" else None
+            return fmt.render(await install_package.operation(server, method, segments, content_type, raw))
         if head.startswith("$") or (n > 1 and segments[-1].startswith("$")):
             raise NotFoundError(f"Operation '{segments[-1]}' is not known", issue_code="not-supported")
         rtype = head

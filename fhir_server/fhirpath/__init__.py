@@ -3,7 +3,10 @@
 Invariants (validation), FHIRPath Patch and the search-extraction fallback evaluate
 through here, so a fix or an extension made for the official FHIRPath suite
 (``../shared/data/fhir-test-cases/r4/fhirpath``) applies everywhere. The engine is
-``fhirpathpy`` with the R4 model; expressions are compiled once and cached.
+``fhirpathpy`` with the R4 model (its parser and evaluators), run by :mod:`.engine` with the FHIR
+variables and the functions of :mod:`.functions` (what fhirpathpy lacks or gets wrong, measured
+with the suite: ``bench/fhirpath_suite.py``, docs/decisions/0010-fhirpath.md); expressions are
+compiled once and cached.
 """
 
 from __future__ import annotations
@@ -21,43 +24,24 @@ class FhirPathError(Exception):
     """The expression cannot be compiled or evaluated."""
 
 
-def _has_value(inputs: list[Any]) -> list[bool]:
-    """FHIRPath ``hasValue()`` (fhirpath.html#functions, FHIR extension): true when the
-    input is a single primitive that has a value (not only extensions). fhirpathpy lacks it;
-    the base invariants use it (``per-1``, ``qty-3``...)."""
-    return [len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], dict | list)]
-
-
-def _no_trace(*_: Any) -> None:
-    """``trace()`` logs nothing (fhirpathpy prints to stdout without a callback)."""
-
-
-_OPTIONS: dict[str, Any] = {
-    "userInvocationTable": {"hasValue": {"fn": _has_value, "arity": {0: []}}},
-    "traceFn": _no_trace,
-}
-
-
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> Compiled:
     """The expression compiled against the R4 model (raises ``FhirPathError``)."""
-    import fhirpathpy
-    from fhirpathpy.models import models
+    from .engine import compile_tree, run
 
     try:
-        fn = fhirpathpy.compile(expression, models["r4"], _OPTIONS)
+        tree = compile_tree(expression)
     except Exception as exc:  # the parser raises several kinds
         raise FhirPathError(f"'{expression}': {exc}") from exc
 
-    def run(resource: Any, variables: Mapping[str, Any]) -> list[Any]:
+    def compiled(resource: Any, variables: Mapping[str, Any]) -> list[Any]:
         env = {"resource": resource, "rootResource": resource, "context": resource, **variables}
         try:
-            out = fn(resource, env)
+            return run(tree, resource, env)
         except Exception as exc:
             raise FhirPathError(f"'{expression}': {exc}") from exc
-        return list(out or ())
 
-    return run
+    return compiled
 
 
 def evaluate(resource: Any, expression: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
@@ -71,7 +55,8 @@ def evaluate_typed(
 ) -> list[Any]:
     """``expression`` evaluated on ``node``, an element of the model path ``type_path``
     (``Patient.contact``, ``Period``) so that choice elements (``value``) and type tests
-    resolve; ``%resource``/``%context`` as given in ``variables``."""
+    resolve; ``%resource``/``%context`` as given in ``variables`` (the invariants of
+    validation/invariants.py and validation/profile_rules.py)."""
     from fhirpathpy.engine.nodes import ResourceNode
 
     typed = ResourceNode.create_node(node, type_path)  # type: ignore[no-untyped-call]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import FHIR_VERSION, __version__, clock
+from ..operations import terminology as terminology_ops
 from ..search.types.composite import component_types, supported
 from ..search.types.near import URL as NEAR_URL
 from ..server import Server
@@ -96,6 +97,7 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 "searchInclude": includes.get(rtype),
                 "searchRevInclude": revincludes.get(rtype),
                 "searchParam": params,
+                "operation": terminology_ops.capability_operations(rtype),
             }
         )
         resources[-1] = {k: v for k, v in resources[-1].items() if v is not None}
@@ -124,12 +126,13 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 # operations (operations/): the OperationDefinitions are in profiles/
                 "operation": [
                     {
-                        "name": "reindex",
-                        "definition": f"{server.settings.canonical_base}/OperationDefinition/reindex",
-                    },
-                    # [Type]/$validate, [Type]/[id]/$validate (operations/validate.py)
-                    {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
-                ],
+                        "name": name,
+                        "definition": f"{server.settings.canonical_base}/OperationDefinition/{name}",
+                    }
+                    for name in ("reindex", "install-package", "packages", "uninstall-package")
+                ]
+                # [Type]/$validate, [Type]/[id]/$validate (operations/validate.py)
+                + [{"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}],
             }
         ],
     }

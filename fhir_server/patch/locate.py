@@ -16,31 +16,29 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import fhirpathpy
 from antlr4 import CommonTokenStream, InputStream  # type: ignore[import-untyped]
 from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]
 from antlr4.tree.Tree import ParseTreeWalker  # type: ignore[import-untyped]
 from fhirpathpy.engine.nodes import ResourceNode
-from fhirpathpy.models import models
 from fhirpathpy.parser.ASTPathListener import ASTPathListener as _ASTPathListener
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from ..errors import InvalidError, UnprocessableError
+from ..fhirpath.engine import run
 
 Step = str | int
 Location = tuple[Step, ...]
 
 # fhirpathpy's functions carry no annotations: call them through Any
-_apply_parsed_path: Any = fhirpathpy.apply_parsed_path
 _ast_listener: Any = _ASTPathListener
 
 # Rewrites before parsing (string literals and delimited identifiers are left alone):
 # - "div" is a FHIRPath operator, yet Narrative.div is an element: the official cases and
 #   the reference implementation accept ``Patient.text.div``, so ``.div`` → ``.`div```;
 # - ``extension('u')`` → ``extension.where(url = 'u')``, its definition in the FHIRPath
-#   spec: fhirpathpy's own extension() keeps only the first match and loses the trail
-#   needed to locate primitives below it.
+#   spec: the extension() function (fhir_server.fhirpath's, which evaluates the path) does
+#   not record the navigation trail needed to locate primitives below it.
 _STRING = r"'(?:[^'\\]|\\.)*'"
 _REWRITE = re.compile(rf"({_STRING}|`(?:[^`\\]|\\.)*`)|(\.div\b)|(?<![\w`])extension\(\s*({_STRING})\s*\)")
 
@@ -84,7 +82,8 @@ def select(resource: dict[str, Any], expression: str, where: str) -> list[Locati
     """Distinct locations of the elements ``expression`` selects in ``resource``."""
     ast = parse(expression, where)
     try:
-        nodes = _apply_parsed_path(resource, ast, {}, models["r4"], {"returnRawData": True})
+        # evaluated by fhir_server.fhirpath (its functions and fixes), keeping the raw nodes
+        nodes = run(ast, resource, {"resource": resource, "rootResource": resource}, raw=True)
     except Exception as exc:
         raise UnprocessableError(
             f"The FHIRPath expression {expression!r} cannot be evaluated on this resource: {exc}",

@@ -226,13 +226,12 @@ def check_expression(expression: str) -> str | None:
         return None
     except Unsupported:
         pass
-    import fhirpathpy
-    from fhirpathpy.models import models
+    from fhir_server.fhirpath import FhirPathError, compile_expression
 
-    try:  # fhirpathpy recovers from many syntax errors; evaluating once catches some more
-        fhirpathpy.compile(expression, models["r4"])({}, {})
-    except Exception as exc:
-        return str(exc) or type(exc).__name__
+    try:  # strict parse; evaluating once catches unknown functions
+        compile_expression(expression)({}, {})
+    except FhirPathError as exc:
+        return str(exc)
     return None
 
 
@@ -405,13 +404,12 @@ _PLAIN = (dict, str, bool, int, float)
 
 
 def _fhirpath_program(expression: str) -> Program:
-    """fhirpathpy, compiled once; untyped nodes; failures yield nothing (never raise)."""
-    import fhirpathpy
-    from fhirpathpy.models import models
+    """``fhir_server.fhirpath``, compiled once; untyped nodes; failures yield nothing (never raise)."""
+    from fhir_server.fhirpath import FhirPathError, compile_expression
 
     try:
-        fn = fhirpathpy.compile(expression, models["r4"])
-    except Exception:
+        fn = compile_expression(expression)
+    except FhirPathError:
 
         def nothing(resource: dict[str, Any]) -> list[Node]:
             return []
@@ -421,7 +419,7 @@ def _fhirpath_program(expression: str) -> Program:
     def run(resource: dict[str, Any]) -> list[Node]:
         try:
             result = fn(resource, {})
-        except Exception:
+        except FhirPathError:
             return []
         nodes: list[Node] = []
         for item in result or ():

@@ -19,11 +19,23 @@ HIERARCHY_PROPERTIES = frozenset({"parent", "subsumedBy", "child"})
 
 
 @dataclass(frozen=True)
+class Designation:
+    """A concept designation (codesystem.html: ``concept.designation``): language, use, value."""
+
+    value: str
+    language: str | None = None
+    use_system: str | None = None
+    use_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Concept:
     code: str
     display: str
     parents: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
+    designations: tuple[Designation, ...] = ()
+    definition: str | None = None  # kept for stored and terminology/ CodeSystems, not the core
 
 
 @dataclass
@@ -34,6 +46,8 @@ class CodeSystemContent:
     concepts: dict[str, Concept]
     hierarchy_meaning: str | None = None
     _children: dict[str, list[str]] | None = field(default=None, repr=False)
+    name: str | None = None
+    property_types: Mapping[str, str] = field(default_factory=dict)  # property code -> type
 
     @property
     def complete(self) -> bool:
@@ -67,6 +81,8 @@ class CodeSystemContent:
         parents: dict[str, list[str]] = {}
         props: dict[str, dict[str, str]] = {}
         displays: dict[str, str] = {}
+        designations: dict[str, tuple[Designation, ...]] = {}
+        definitions: dict[str, str] = {}
 
         def add_parent(child: str, parent: str) -> None:
             lst = parents.setdefault(child, [])
@@ -80,6 +96,11 @@ class CodeSystemContent:
                     continue
                 displays.setdefault(code, str(c.get("display", "")))
                 parents.setdefault(code, [])
+                if code not in designations:
+                    found = (_designation(d) for d in c.get("designation", []) or [])
+                    designations[code] = tuple(d for d in found if d is not None)
+                    if isinstance(c.get("definition"), str):
+                        definitions[code] = c["definition"]
                 if parent is not None:
                     add_parent(code, parent)
                 for p in c.get("property", []) or []:
@@ -97,24 +118,57 @@ class CodeSystemContent:
         walk(cs.get("concept", []) or [], None)
         for code, display in displays.items():
             kept = tuple(p for p in parents.get(code, []) if p in displays)
-            concepts[code] = Concept(code, display, kept, props.get(code, {}))
+            concepts[code] = Concept(
+                code, display, kept, props.get(code, {}), designations[code], definitions.get(code)
+            )
         return cls(
             url=str(cs.get("url", "")),
             version=cs.get("version"),
             content=str(cs.get("content", "complete")),
             concepts=concepts,
             hierarchy_meaning=cs.get("hierarchyMeaning"),
+            name=cs.get("title") or cs.get("name"),
+            property_types={
+                p["code"]: p["type"]
+                for p in cs.get("property", []) or []
+                if isinstance(p, dict) and isinstance(p.get("code"), str) and isinstance(p.get("type"), str)
+            },
         )
 
     @classmethod
     def from_compact(cls, url: str, raw: Mapping[str, Any]) -> CodeSystemContent:
         concepts = {
-            item[0]: Concept(item[0], item[1], tuple(item[2]), item[3] if len(item) > 3 else {})
+            item[0]: Concept(
+                item[0],
+                item[1],
+                tuple(item[2]),
+                item[3] if len(item) > 3 else {},
+                tuple(_compact_designation(d) for d in item[4]) if len(item) > 4 else (),
+            )
             for item in raw["concepts"]
         }
         return cls(
-            url, raw.get("version"), raw.get("content", "complete"), concepts, raw.get("hierarchyMeaning")
+            url,
+            raw.get("version"),
+            raw.get("content", "complete"),
+            concepts,
+            raw.get("hierarchyMeaning"),
+            name=raw.get("name"),
+            property_types=raw.get("properties", {}),
         )
+
+
+def _designation(d: Any) -> Designation | None:
+    if not isinstance(d, dict) or not isinstance(d.get("value"), str):
+        return None
+    use: dict[str, Any] = d["use"] if isinstance(d.get("use"), dict) else {}
+    return Designation(d["value"], d.get("language"), use.get("system"), use.get("code"))
+
+
+def _compact_designation(d: list[str]) -> Designation:
+    value, language, use = d
+    system, _, code = use.partition("|")
+    return Designation(value, language or None, system or None, code or None)
 
 
 def _closure(start: str, edges: Mapping[str, list[str]]) -> set[str]:
@@ -155,6 +209,8 @@ class ValueSetDefinition:
     exclude: tuple[ComposePart, ...] = ()
     has_compose: bool = False
     expansion: Mapping[str, tuple[str, ...]] | None = None  # system -> codes (published)
+    name: str | None = None
+    status: str | None = None
 
     @classmethod
     def from_resource(cls, vs: Mapping[str, Any]) -> ValueSetDefinition:
@@ -186,6 +242,8 @@ class ValueSetDefinition:
             exclude=tuple(part(p) for p in compose.get("exclude", []) or [] if isinstance(p, dict)),
             has_compose=bool(compose.get("include")),
             expansion={s: tuple(c) for s, c in expansion.items()} if expansion is not None else None,
+            name=vs.get("title") or vs.get("name"),
+            status=vs.get("status"),
         )
 
 

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import orjson
 
 from ..storage.protocol import Store
+from .conceptmap import NOT_A_MATCH, ConceptMapContent, Match
 from .errors import InvalidCodeError, NotSupportedError, TooCostlyError, UnknownResourceError
 from .expand import Code, Expander
 from .model import CodeSystemContent, ValueSetDefinition
+from .results import CodeValidation, ExpansionEntry, LookupResult, Translation
 from .sources import (
     DEFAULT_FOLDER,
     CoreSource,
@@ -39,6 +41,7 @@ from .sources import (
 )
 
 Direction = Literal["descendants", "ancestors"]
+Subsumption = Literal["equivalent", "subsumes", "subsumed-by", "not-subsumed"]
 DEFAULT_LIMIT = 10_000
 CACHE_SIZE = 256
 _LOCAL_ID = re.compile(r"^ValueSet/([A-Za-z0-9\-.]{1,64})$")
@@ -118,6 +121,200 @@ class Terminology:
     async def valueset(self, url: str, version: str | None = None) -> ValueSetDefinition | None:
         return await self._valueset(url, version, _Deps())
 
+    # ------------------------------------------------- terminology operations (operations/)
+
+    async def expand_definition(self, vs: ValueSetDefinition) -> frozenset[Code]:
+        """The codes of a ValueSet given as a resource (``$expand`` with ``valueSet``; not cached)."""
+        return await self._expander(_Deps()).expand(vs, (vs.url,) if vs.url else ())
+
+    async def known_codesystem(self, system: str, version: str | None = None) -> CodeSystemContent:
+        """The CodeSystem ``system`` (``url`` or ``url|version``), or ``UnknownResourceError``."""
+        url, v = split_canonical(system)
+        cs = await self.codesystem(url, version or v)
+        if cs is None:
+            label = f"{url}|{version or v}" if (version or v) else url
+            raise UnknownResourceError(f"CodeSystem {label} is not known here")
+        return cs
+
+    async def lookup(
+        self, system: str, code: str, version: str | None = None, cs: CodeSystemContent | None = None
+    ) -> LookupResult:
+        """CodeSystem-lookup: "Given a code/system, or a Coding, get additional details about
+        the concept, including definition, status, designations, and properties"."""
+        cs = cs or await self.known_codesystem(system, version)
+        concept = cs.concepts.get(code)
+        if concept is None:
+            _incomplete(cs, code)
+            raise InvalidCodeError(f"Code '{code}' is not defined in CodeSystem {cs.url or system}")
+        return LookupResult(
+            system=cs.url or system,
+            name=cs.name or cs.url or system,
+            version=cs.version,
+            concept=concept,
+            children=tuple(cs.children().get(code, ())),
+            property_types=dict(cs.property_types),
+        )
+
+    def check_in_codesystem(self, cs: CodeSystemContent, code: str, display: str | None) -> CodeValidation:
+        """CodeSystem-validate-code of ``code`` (and ``display``, when given) in ``cs``.
+
+        Displays are compared after trimming and case-folding, against the concept's display
+        and its designations (R4: "Whether displays are case sensitive is code system
+        dependent"). A code missing from a CodeSystem whose content here is not complete
+        cannot be judged and is refused (``NotSupportedError``), never reported valid or invalid.
+        """
+        concept = cs.concepts.get(code)
+        if concept is None:
+            _incomplete(cs, code)
+            return CodeValidation(False, f"Unknown code '{code}' in CodeSystem {cs.url}")
+        if display is not None and not _display_ok(concept.display, concept.designations, display):
+            return CodeValidation(
+                False,
+                f"The display '{display}' is not a valid display for the code '{code}' in "
+                f"CodeSystem {cs.url} (expected '{concept.display}')",
+                concept.display or None,
+            )
+        return CodeValidation(True, None, concept.display or None)
+
+    async def check_in_valueset(
+        self,
+        codes: frozenset[Code],
+        label: str,
+        system: str,
+        code: str,
+        display: str | None,
+        system_version: str | None = None,
+    ) -> CodeValidation:
+        """ValueSet-validate-code of ``system|code`` against an expansion (``codes``); the
+        display is checked against the CodeSystem when it is known here."""
+        url, v = split_canonical(system)
+        cs = await self.codesystem(url, system_version or v)
+        if (url, code) not in codes:
+            reason = f"The code '{url}|{code}' is not in the ValueSet {label}"
+            if cs is not None and cs.complete and code not in cs.concepts:
+                reason += f" (it is not defined in CodeSystem {url})"
+            return CodeValidation(False, reason)
+        if cs is None or code not in cs.concepts:
+            return CodeValidation(True)
+        return self.check_in_codesystem(cs, code, display)
+
+    async def describe(self, codes: frozenset[Code], designations: bool = False) -> list[ExpansionEntry]:
+        """The expansion entries of ``codes`` with their displays, in a stable order: by
+        system, then in the CodeSystem's concept order (codes it does not define last, by code)."""
+        by_system: dict[str, list[str]] = {}
+        for system, code in codes:
+            by_system.setdefault(system, []).append(code)
+        out: list[ExpansionEntry] = []
+        for system in sorted(by_system):
+            cs = await self.codesystem(system)
+            concepts = cs.concepts if cs is not None else {}
+            rank = {c: i for i, c in enumerate(concepts)}
+            for code in sorted(by_system[system], key=lambda c: (rank.get(c, len(rank)), c)):
+                concept = concepts.get(code)
+                out.append(
+                    ExpansionEntry(
+                        system,
+                        code,
+                        concept.display if concept is not None else "",
+                        cs.version if cs is not None else None,
+                        concept.designations if (designations and concept is not None) else (),
+                    )
+                )
+        return out
+
+    async def subsumes(
+        self,
+        system: str,
+        code_a: str,
+        code_b: str,
+        version: str | None = None,
+        cs: CodeSystemContent | None = None,
+    ) -> Subsumption:
+        """CodeSystem-subsumes: "The subsumption relationship between code/Coding "A" and
+        code/Coding "B". There are 4 possible codes to be returned (equivalent, subsumes,
+        subsumed-by, and not-subsumed)"; ``subsumes`` when A is an ancestor of B."""
+        cs = cs or await self.known_codesystem(system, version)
+        for which, code in (("A", code_a), ("B", code_b)):
+            if code not in cs.concepts:
+                _incomplete(cs, code)
+                raise InvalidCodeError(
+                    f"Code {which} '{code}' is not defined in CodeSystem {cs.url or system}"
+                )
+        if code_a == code_b:
+            return "equivalent"
+        if code_a in cs.ancestors(code_b):
+            return "subsumes"
+        if code_b in cs.ancestors(code_a):
+            return "subsumed-by"
+        return "not-subsumed"
+
+    async def conceptmap(self, url: str, version: str | None = None) -> ConceptMapContent | None:
+        found = await self._stored("ConceptMap", url, version, _Deps())
+        if found is not None:
+            return ConceptMapContent.from_resource(found.body)
+        return self.folder.conceptmap(url, version) or self.core.conceptmap(url, version)
+
+    async def conceptmaps_for(self, system: str, reverse: bool) -> list[ConceptMapContent]:
+        """Every ConceptMap here with a group from (``reverse``: to) ``system``: stored ones
+        first, then those of ``terminology/``, then the core (a url found earlier wins)."""
+        out: dict[str, ConceptMapContent] = {}
+        if self.stored is not None:
+            param = "target-system" if reverse else "source-system"
+            for f in await self.stored.conceptmaps(param, system):
+                cm = ConceptMapContent.from_resource(f.body)
+                key = cm.url or f"ConceptMap/{f.id}"
+                if key not in out or (cm.version or "") > (out[key].version or ""):
+                    out[key] = cm
+        for cm in [*self.folder.conceptmaps(), *self.core.conceptmaps()]:
+            side = (g.target if reverse else g.source for g in cm.groups)
+            if cm.url not in out and system in side:
+                out[cm.url] = cm
+        return list(out.values())
+
+    async def _with_display(self, match: Match) -> Match:
+        """A match whose map gives no display, with the display of its CodeSystem when known."""
+        if match.display or not match.system:
+            return match
+        cs = await self.codesystem(match.system)
+        concept = cs.concepts.get(match.code) if cs is not None else None
+        return replace(match, display=concept.display) if concept is not None else match
+
+    async def translate(
+        self,
+        system: str,
+        code: str,
+        maps: list[ConceptMapContent],
+        *,
+        source: str | None = None,
+        target: str | None = None,
+        target_system: str | None = None,
+        reverse: bool = False,
+    ) -> Translation:
+        """ConceptMap-translate of ``system|code`` over ``maps`` (one given by url or
+        instance, or every map from that system), keeping maps whose source / target
+        ValueSets are ``source`` / ``target`` when those are given (swapped for ``reverse``)."""
+        matches: list[Match] = []
+        notes: list[str] = []
+        want_source, want_target = (target, source) if reverse else (source, target)
+        for cm in maps:
+            if (
+                want_source is not None
+                and split_canonical(cm.source or "")[0] != split_canonical(want_source)[0]
+            ):
+                continue
+            if (
+                want_target is not None
+                and split_canonical(cm.target or "")[0] != split_canonical(want_target)[0]
+            ):
+                continue
+            found, why = cm.translate(system, code, target_system=target_system, reverse=reverse)
+            matches += [await self._with_display(m) for m in found]
+            notes += why
+        ok = any(m.equivalence not in NOT_A_MATCH for m in matches)
+        if not matches:
+            notes.insert(0, f"No mapping found for '{system}|{code}'")
+        return Translation(ok, tuple(matches), "; ".join(notes) or None)
+
     # ------------------------------------------------------------------ sources
 
     def _expander(self, deps: _Deps) -> Expander:
@@ -192,6 +389,26 @@ class Terminology:
             if (found.version_id if found is not None else None) != version:
                 return False
         return True
+
+
+def _incomplete(cs: CodeSystemContent, code: str) -> None:
+    """Refuse to judge a code missing from a CodeSystem whose content here is not complete
+    (SNOMED CT, LOINC ... are shipped as ``not-present``; a ``fragment`` or ``example``)."""
+    if not cs.complete:
+        raise NotSupportedError(
+            f"CodeSystem {cs.url} has content '{cs.content}' here, not 'complete': "
+            f"whether '{code}' is in it cannot be told"
+        )
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _display_ok(display: str, designations: tuple[object, ...], given: str) -> bool:
+    wanted = _norm(given)
+    candidates = [display, *(getattr(d, "value", "") for d in designations)]
+    return any(_norm(c) == wanted for c in candidates if c)
 
 
 def dumps_codes(codes: frozenset[Code]) -> bytes:

@@ -25,11 +25,12 @@ import orjson
 
 from ..search.ir import Clause, ParamRef, SearchQuery, UriValue
 from ..storage.protocol import Store, StoredVersion
+from .conceptmap import ConceptMapContent
 from .model import CodeSystemContent, ValueSetDefinition
 
 CORE_DATA = Path(__file__).resolve().parent.parent / "definitions" / "data" / "r4-terminology.json.gz"
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "terminology"
-KINDS = ("CodeSystem", "ValueSet")
+KINDS = ("CodeSystem", "ValueSet", "ConceptMap")
 STORE_LOOKUP_LIMIT = 1000
 
 Stamp = frozenset[tuple[str, str, int]]  # (type, id, version) of the stored resources with a url
@@ -61,6 +62,14 @@ class StoreSource:
             return []
         clause = Clause(ParamRef("url", "uri"), None, tuple(UriValue(u) for u in sorted(set(urls))))
         query = SearchQuery(resource_types=KINDS, criteria=(clause,), count=STORE_LOOKUP_LIMIT)
+        page = await self.store.search(query)
+        return [_found(item) for item in page.items if not item.deleted]
+
+    async def conceptmaps(self, param: str, system: str) -> list[Found]:
+        """Current ConceptMaps with a group whose source (``param`` = ``source-system``) or
+        target (``target-system``) is ``system`` (one search)."""
+        clause = Clause(ParamRef(param, "uri"), None, (UriValue(system),))
+        query = SearchQuery(resource_types=("ConceptMap",), criteria=(clause,), count=STORE_LOOKUP_LIMIT)
         page = await self.store.search(query)
         return [_found(item) for item in page.items if not item.deleted]
 
@@ -105,6 +114,7 @@ class FolderSource:
         self._loaded: (
             tuple[dict[str, list[CodeSystemContent]], dict[str, list[ValueSetDefinition]]] | None
         ) = None
+        self._maps: dict[str, list[ConceptMapContent]] = {}
 
     def _load(self) -> tuple[dict[str, list[CodeSystemContent]], dict[str, list[ValueSetDefinition]]]:
         if self._loaded is None:
@@ -118,6 +128,8 @@ class FolderSource:
                     codesystems.setdefault(url, []).append(CodeSystemContent.from_resource(res))
                 elif res.get("resourceType") == "ValueSet":
                     valuesets.setdefault(url, []).append(ValueSetDefinition.from_resource(res))
+                elif res.get("resourceType") == "ConceptMap":
+                    self._maps.setdefault(url, []).append(ConceptMapContent.from_resource(res))
             self._loaded = (codesystems, valuesets)
         return self._loaded
 
@@ -126,6 +138,14 @@ class FolderSource:
 
     def valueset(self, url: str, version: str | None) -> ValueSetDefinition | None:
         return _version(self._load()[1].get(url, []), version)
+
+    def conceptmap(self, url: str, version: str | None) -> ConceptMapContent | None:
+        self._load()
+        return _version(self._maps.get(url, []), version)
+
+    def conceptmaps(self) -> list[ConceptMapContent]:
+        self._load()
+        return [m for url in sorted(self._maps) if (m := _version(self._maps[url], None)) is not None]
 
 
 def _resources(folder: Path) -> Iterator[dict[str, Any]]:
@@ -146,7 +166,7 @@ def _resources(folder: Path) -> Iterator[dict[str, Any]]:
             yield data
 
 
-_T = TypeVar("_T", CodeSystemContent, ValueSetDefinition)
+_T = TypeVar("_T", CodeSystemContent, ValueSetDefinition, ConceptMapContent)
 
 
 def _version(items: list[_T], version: str | None) -> _T | None:
@@ -162,6 +182,7 @@ class CoreSource:
         self.path = path
         self._cs: dict[str, CodeSystemContent] = {}
         self._vs: dict[str, ValueSetDefinition] = {}
+        self._cm: dict[str, ConceptMapContent] = {}
 
     def codesystem(self, url: str, version: str | None) -> CodeSystemContent | None:
         raw = _core(self.path)["codesystems"].get(url)
@@ -178,6 +199,18 @@ class CoreSource:
         if url not in self._vs:
             self._vs[url] = ValueSetDefinition.from_compact(url, raw)
         return self._vs[url]
+
+    def conceptmap(self, url: str, version: str | None) -> ConceptMapContent | None:
+        raw = _core(self.path).get("conceptmaps", {}).get(url)
+        if raw is None or (version is not None and raw.get("version") != version):
+            return None
+        if url not in self._cm:
+            self._cm[url] = ConceptMapContent.from_compact(url, raw)
+        return self._cm[url]
+
+    def conceptmaps(self) -> list[ConceptMapContent]:
+        urls = sorted(_core(self.path).get("conceptmaps", {}))
+        return [m for url in urls if (m := self.conceptmap(url, None)) is not None]
 
 
 @cache

@@ -23,7 +23,7 @@ from tests.conftest import EXAMPLES
 from .conftest import BASE, FHIR_JSON, make_settings
 from .test_mongo_backend import mongo_store
 
-IG = "https://openimis.github.io/openimis_fhir_r4_ig/CodeSystem/"
+IG = "https://openimis.org/fhir/CodeSystem/"
 OURS = "https://openimis.org/fhir/SearchParameter/"
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 
