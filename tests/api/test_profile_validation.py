@@ -241,3 +241,32 @@ async def test_the_capability_statement_lists_validate(pclient: httpx.AsyncClien
         "name": "validate",
         "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
     } in rest["operation"]
+
+
+async def test_a_profile_installed_from_a_package_is_enforced_at_once(tmp_path: Path) -> None:
+    """Issue 4: installing an IG package makes its profile enforceable without restart."""
+    from fhir_server.packages.build import write_package
+
+    from ..unit.validation.profile_fixtures import INSUREE_SD, PHOTO_CONSENT_SD
+
+    manifest = {"name": "example.insuree", "version": "0.1.0", "fhirVersions": ["4.0.1"]}
+    tgz = write_package(
+        manifest,
+        {
+            "StructureDefinition-test-insuree.json": INSUREE_SD,
+            "StructureDefinition-test-photo-consent.json": PHOTO_CONSENT_SD,
+        },
+    )
+    app = create_app(make_settings(tmp_path))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c,
+    ):
+        bad = insuree(gender=None)
+        r = await c.post("$install-package", content=tgz, headers={"Content-Type": "application/gzip"})
+        assert r.status_code == 200, r.text
+        r = await c.post("Patient", json=bad, headers=FHIR_JSON)
+        assert r.status_code == 422, r.text
+        assert rules(r.json()) == [("error", "cardinality", "Patient.gender")]
+        assert (await c.post("Patient", json=insuree(), headers=FHIR_JSON)).status_code == 201
