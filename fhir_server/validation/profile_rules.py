@@ -42,6 +42,7 @@ from typing import Any
 from ..definitions import Definitions
 from ..errors import Issue
 from ..fhirpath import FhirPathError, evaluate_typed
+from .native_invariants import native
 from .snapshot import Discriminator, ElementNode, ProfileTree
 
 Code = tuple[str, str]
@@ -183,12 +184,15 @@ class _Run:
         if node.binding is not None:
             self.binding(node.binding, item)
         for c in node.constraints:
-            env = {"resource": self.resource, "rootResource": self.resource, "context": v}
-            try:
-                result = evaluate_typed(v, type_path, c.expression, env)
-            except FhirPathError:
-                self.checker.skipped[c.key] += 1
-                continue
+            fast = native(c.expression)
+            result = fast(v) if fast is not None else None
+            if result is None:
+                env = {"resource": self.resource, "rootResource": self.resource, "context": v}
+                try:
+                    result = evaluate_typed(v, type_path, c.expression, env)
+                except FhirPathError:
+                    self.checker.skipped[c.key] += 1
+                    continue
             if result == [False]:
                 self.add(
                     "error" if c.severity == "error" else "warning",
