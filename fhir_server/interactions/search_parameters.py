@@ -46,8 +46,18 @@ def check_write(server: Server, resource: dict[str, Any]) -> None:
         check_search_parameter(resource, server.registry, server.definitions)
 
 
+# what compiled profiles are made of (validation/profiles.py): a write of one recompiles them
+PROFILE_SOURCES = frozenset({"StructureDefinition", "ValueSet", "CodeSystem"})
+_profile_sources_written: ContextVar[list[bool] | None] = ContextVar("profile_sources_written", default=None)
+
+
 def note_write(resource_type: str, id: str) -> None:
-    """A SearchParameter was written in this request (``tracking`` settles it after)."""
+    """A SearchParameter was written in this request (``tracking`` settles it after); a
+    StructureDefinition, ValueSet or CodeSystem: compiled profiles are dropped after it."""
+    if resource_type in PROFILE_SOURCES:
+        flag = _profile_sources_written.get()
+        if flag is not None:
+            flag.append(True)
     if resource_type == "SearchParameter":
         written = _written.get()
         if written is not None:
@@ -59,10 +69,16 @@ async def tracking(server: Server) -> AsyncIterator[None]:
     """Around one request: afterwards, (un)register the SearchParameters it wrote."""
     written: set[str] = set()
     token = _written.set(written)
+    sources: list[bool] = []
+    sources_token = _profile_sources_written.set(sources)
     try:
         yield
     finally:
         _written.reset(token)
+        _profile_sources_written.reset(sources_token)
+        if sources and server.profiles is not None:
+            # a profile's bindings and extensions are resolved when it is compiled: recompile
+            server.profiles.clear()
         if written:
             try:
                 await settle(server, sorted(written))

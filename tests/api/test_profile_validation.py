@@ -270,3 +270,52 @@ async def test_a_profile_installed_from_a_package_is_enforced_at_once(tmp_path: 
         assert r.status_code == 422, r.text
         assert rules(r.json()) == [("error", "cardinality", "Patient.gender")]
         assert (await c.post("Patient", json=insuree(), headers=FHIR_JSON)).status_code == 201
+
+
+async def test_a_valueset_changed_at_run_time_changes_the_binding_at_once(pclient: httpx.AsyncClient) -> None:
+    """A profile's bindings are expanded when it is compiled; writing a ValueSet (or CodeSystem,
+    or StructureDefinition) drops the compiled profiles, so the next write sees the change."""
+    cs = {
+        "resourceType": "CodeSystem",
+        "id": "tint",
+        "url": "https://example.org/fhir/CodeSystem/tint",
+        "status": "active",
+        "content": "complete",
+        "concept": [{"code": "red"}],
+    }
+    vs = {
+        "resourceType": "ValueSet",
+        "id": "tint",
+        "url": "https://example.org/fhir/ValueSet/tint",
+        "status": "active",
+        "compose": {"include": [{"system": cs["url"], "concept": [{"code": "red"}]}]},
+    }
+    sd = {
+        **ALL[1],
+        "id": "tinted",
+        "url": "https://example.org/fhir/StructureDefinition/tinted",
+        "differential": {
+            "element": [
+                {
+                    "id": "Patient.maritalStatus",
+                    "path": "Patient.maritalStatus",
+                    "binding": {"strength": "required", "valueSet": vs["url"]},
+                }
+            ]
+        },
+    }
+    for r in (cs, vs, sd):
+        assert (await pclient.put(f"{r['resourceType']}/{r['id']}", json=r, headers=FHIR_JSON)).is_success
+    blue = {
+        "resourceType": "Patient",
+        "meta": {"profile": [sd["url"]]},
+        "maritalStatus": {"coding": [{"system": cs["url"], "code": "blue"}]},
+    }
+    r = await pclient.post("Patient", json=blue, headers=FHIR_JSON)
+    assert r.status_code == 422 and rules(r.json())[0][1] == "binding", r.text
+    cs["concept"] = [{"code": "red"}, {"code": "blue"}]
+    vs["compose"] = {"include": [{"system": cs["url"]}]}
+    for r in (cs, vs):
+        assert (await pclient.put(f"{r['resourceType']}/{r['id']}", json=r, headers=FHIR_JSON)).is_success
+    r = await pclient.post("Patient", json=blue, headers=FHIR_JSON)
+    assert r.status_code == 201, r.text
