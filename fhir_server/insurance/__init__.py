@@ -1,0 +1,1 @@
+"""Insurance business rules (openIMIS semantics, see ../shared/docs/DOMAIN.md §4-§6) as pure functions."""
