@@ -52,12 +52,13 @@ the discount as the exact reduction and, when quantising changed anything, a sep
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+
+from .policy_dates import add_months
 
 #: Relationship code 7 "Others" (DOMAIN.md §1.5, §5.3): not part of the lump sum.
 OTHER_RELATIONSHIP = 7
@@ -79,18 +80,6 @@ class Stage(StrEnum):
 
     NEW = "N"
     RENEWED = "R"
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` shifted by whole months, clamped to the month's last day (31 Jan + 1 → 28/29 Feb).
-
-    The calendar arithmetic of openIMIS's ``datetimedelta(months=...)`` (dateutil's
-    ``relativedelta``) used by §5.2 and the discount dates of §5.3.
-    """
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 def age_category(

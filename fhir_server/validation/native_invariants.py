@@ -61,12 +61,15 @@ def native(expression: str) -> Native | None:
         field, op, limit = m.group(1), _OPS[m.group(2)], Decimal(m.group(3))
 
         def compare(v: Any) -> list[bool] | None:
-            x = v if field == "$this" else (v.get("value", None) if type(v) is dict else ...)
-            if x is None and field == "value":
-                return []  # no value: the comparison is empty
-            if not _is_number(x):
+            if field == "value":
+                if type(v) is not dict:
+                    return None
+                if "value" not in v:
+                    return []  # no value: the comparison is empty
+                v = v["value"]
+            if not _is_number(v):
                 return None
-            return [op(Decimal(str(x)) if type(x) is float else x, limit)]
+            return [op(Decimal(str(v)) if type(v) is float else v, limit)]
 
         return compare
     return None

@@ -466,17 +466,21 @@ class Compiler:
             ors.append("0")
         return "(" + " OR ".join(ors) + ")", args
 
-    def same_entry(self, c: SameEntry, alias: str, types: tuple[str, ...], drive: bool) -> SQL:
-        first = c.clauses[0]
-        table = TABLE[first.param.type]
-        pids = self.pids(types, first.param.code)
+    def entries_where(self, clauses: tuple[Clause, ...], types: tuple[str, ...]) -> tuple[str, SQL]:
+        """(index table, condition on its entry ``x``) for clauses on one parameter, all
+        applied to the same entry (one clause, or a ``SameEntry``)."""
+        pids = self.pids(types, clauses[0].param.code)
         conds: list[str] = []
         args: list[Any] = list(pids)
-        for clause in c.clauses:
+        for clause in clauses:
             sql, a = self.entry_condition(clause, pids)
             conds.append(sql)
             args.extend(a)
         where = f"x.pid IN ({_marks(len(pids))}) AND " + " AND ".join(conds)
+        return TABLE[clauses[0].param.type], (where, args)
+
+    def same_entry(self, c: SameEntry, alias: str, types: tuple[str, ...], drive: bool) -> SQL:
+        table, (where, args) = self.entries_where(c.clauses, types)
         if not drive:
             return (
                 f"EXISTS (SELECT 1 FROM {table} x INDEXED BY {table}_rid_pid WHERE x.rid = {alias}.rid "
@@ -632,15 +636,8 @@ def count_sql(
         elif isinstance(only, Clause) and mergeable(only):
             clauses = (only,)
         if clauses and compiler.single_valued(types, clauses[0].param.code):
-            pids = compiler.pids(types, clauses[0].param.code)
-            conds, args = [], list(pids)
-            for clause in clauses:
-                sql, a = compiler.entry_condition(clause, pids)
-                conds.append(sql)
-                args.extend(a)
-            table = TABLE[clauses[0].param.type]
-            where = " AND ".join(conds)
-            return f"SELECT COUNT(*) FROM {table} x WHERE x.pid IN ({_marks(len(pids))}) AND {where}", args
+            table, (where, args) = compiler.entries_where(clauses, types)
+            return f"SELECT COUNT(*) FROM {table} x WHERE {where}", args
     where, args = _where(query, compiler)
     if bound is None:
         return f"SELECT COUNT(*) FROM resources r WHERE {where}", args

@@ -34,7 +34,6 @@ from .search_sql import (
     Compiler,
     SameEntry,
     Unit,
-    _marks,
     _rank,
     _type_filter,
     _where,
@@ -124,15 +123,7 @@ def probe_sql(unit: Unit, compiler: Compiler, types: tuple[str, ...]) -> SQL | N
         clauses = (unit,)
     if not clauses:
         return None
-    pids = compiler.pids(types, clauses[0].param.code)
-    conds: list[str] = []
-    args: list[Any] = list(pids)
-    for c in clauses:
-        sql, a = compiler.entry_condition(c, pids)
-        conds.append(sql)
-        args.extend(a)
-    table = TABLE[clauses[0].param.type]
-    where = f"x.pid IN ({_marks(len(pids))}) AND " + " AND ".join(conds)
+    table, (where, args) = compiler.entries_where(clauses, types)
     return f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} x WHERE {where} LIMIT ?)", [*args, PROBE_BOUND]
 
 
