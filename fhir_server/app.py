@@ -24,6 +24,7 @@ from .definitions import load
 from .errors import FhirError, InvalidError
 from .interactions import search_parameters
 from .operations.reindex_jobs import ReindexJobs
+from .scheme.register import register as register_scheme
 from .search import ucum
 from .search.extract import Extractor
 from .search.profiles import load_search_parameters
@@ -61,6 +62,7 @@ def build_server(settings: Settings, store: Store | None = None) -> Server:
         system=rule_system(settings.canonical_base),
         required=parse_required(settings.required_profiles),
     )
+    register_scheme(server)
     return server
 
 

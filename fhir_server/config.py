@@ -21,6 +21,10 @@
 | | ``FHIR_REINDEX_BATCH_SIZE`` | ``500`` (resources per ``$reindex`` batch) |
 | | ``FHIR_PACKAGE_REGISTRY`` | ``https://packages.fhir.org`` (npm registry of FHIR packages) |
 | | ``FHIR_PACKAGE_MAX_BYTES`` | ``268435456`` (256 MiB: largest package tarball fetched) |
+| | ``FHIR_INSUREE_NUMBER_LENGTH`` | ``0`` (exact length of an insurance number; 0: any, DOMAIN.md §6) |
+| | ``FHIR_INSUREE_NUMBER_MODULO`` | ``0`` (check digit: 10 Luhn, n mod-n, 0 none) |
+| | ``FHIR_POLICY_ACTIVATION`` | ``1`` (paid policies: 1 Active, 2 and 3 Ready; DOMAIN.md §5.4) |
+| | ``FHIR_AGE_OF_MAJORITY`` | ``18`` (years: adult in policy value, waiting periods, limits) |
 """
 
 from __future__ import annotations
@@ -61,6 +65,11 @@ class Settings:
     package_max_bytes: int = 256 * 1024 * 1024  # largest tarball (or registry document) fetched
     # profiles a resource type must conform to on every write: "Patient=url,Claim=url"
     required_profiles: str = ""
+    # the scheme's rules (fhir_server/insurance, fhir_server/scheme)
+    insuree_number_length: int = 0
+    insuree_number_modulo: int = 0
+    policy_activation: int = 1
+    age_of_majority: int = 18
 
     @cached_property
     def fhir_base(self) -> str:

@@ -171,3 +171,43 @@ class InvalidResourceError(FhirError):
     @property
     def issues(self) -> list[Issue]:
         return list(self.all_issues)
+
+
+#: The code system of the reason codes our scheme rules refuse with (``fhir_server/insurance``).
+SCHEME_RULE_SYSTEM = "https://openimis.org/fhir/CodeSystem/scheme-rule"
+
+
+class BusinessRuleError(FhirError):
+    """A scheme rule refused the request (422 ``business-rule`` unless told otherwise).
+
+    ``reason`` is the rule's stable reason code (``Decision.reason``), returned in
+    ``issue.details.coding`` with :data:`SCHEME_RULE_SYSTEM`, so clients can act on it.
+    """
+
+    def __init__(
+        self,
+        diagnostics: str,
+        expression: tuple[str, ...] | list[str] | str = (),
+        reason: str | None = None,
+        status: int = 422,
+        issue_code: str = "business-rule",
+        extra_issues: list[Issue] | None = None,
+    ) -> None:
+        if isinstance(expression, str):
+            expression = (expression,)
+        FhirError.__init__(
+            self, diagnostics, tuple(expression), issue_code, status, list(extra_issues or []), {}
+        )
+        self.reason = reason
+
+    @property
+    def issues(self) -> list[Issue]:
+        first = Issue(
+            "error",
+            self.issue_code,
+            self.diagnostics,
+            tuple(self.expression),
+            self.reason,
+            SCHEME_RULE_SYSTEM if self.reason else None,
+        )
+        return [first, *self.extra_issues]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .definitions import Definitions
+from .scheme.hooks import WriteHooks
 from .search.extract import Extractor
 from .search.pending_reindex import PendingReindex
 from .search.registry import SearchRegistry
@@ -31,6 +32,7 @@ class Server:
     pending: PendingReindex = field(default_factory=PendingReindex)
     jobs: ReindexJobs | None = None  # $reindex jobs (operations/reindex_jobs.py), set by app.py
     profiles: Profiles | None = None  # profile validation (validation/profiles.py), set by app.py
+    write_hooks: WriteHooks = field(default_factory=WriteHooks)  # scheme rules (scheme/hooks.py)
 
     @property
     def base_url(self) -> str:

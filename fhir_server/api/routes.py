@@ -52,6 +52,7 @@ from ..interactions.transaction import transaction
 from ..operations import install_package, reindex
 from ..operations import terminology as terminology_ops
 from ..operations import validate as validate_op
+from ..scheme import hooks
 from ..server import Server
 from .body import parse_json, read_body
 from .negotiation import FORM, JSON_PATCH, check_body_type
@@ -73,6 +74,7 @@ class Dispatcher:
         self, request: Request, segments: list[str], fmt: Formatter, ctx: RequestContext
     ) -> Response:
         method = request.method
+        hooks.start_collecting()
         params = [(k, v) for k, v in request.query_params.multi_items() if k not in RESERVED]
         server = self.server
         n = len(segments)

@@ -58,7 +58,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from .policy_dates import add_months
+from .policy_dates import Stage, add_months
 
 #: Relationship code 7 "Others" (DOMAIN.md §1.5, §5.3): not part of the lump sum.
 OTHER_RELATIONSHIP = 7
@@ -73,13 +73,6 @@ HUNDRED = Decimal(100)
 class AgeCategory(StrEnum):
     ADULT = "adult"
     CHILD = "child"
-
-
-class Stage(StrEnum):
-    """Policy stage (DOMAIN.md §5.1): ``N`` new, ``R`` renewed."""
-
-    NEW = "N"
-    RENEWED = "R"
 
 
 def age_category(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Issue, PreconditionFailedError
+from ..scheme import hooks
 from ..server import Server
 from ..storage.protocol import Transaction
 from .conditional import matches
@@ -38,8 +39,8 @@ async def create_in(
                 existing,
                 issues=[Issue("information", "duplicate", "Resource exists: not created")],
             )
-    op = await write(tx, prepared, prepared.resource_type, new_id, None, "POST")
-    return Result(201, op.stored(), location=True)
+    op = await write(server, tx, prepared, prepared.resource_type, new_id, None, "POST")
+    return Result(201, op.stored(), location=True, issues=hooks.drain())
 
 
 async def create(

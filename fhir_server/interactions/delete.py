@@ -36,7 +36,7 @@ async def delete_in(
                 )
             ],
         )
-    op = await write(tx, None, resource_type, id, current, "DELETE")
+    op = await write(server, tx, None, resource_type, id, current, "DELETE")
     return Result(
         200,
         op.stored(),

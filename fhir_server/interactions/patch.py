@@ -10,6 +10,7 @@ from typing import Any, Literal
 from .. import fhirjson
 from ..errors import GoneError, NotFoundError, PreconditionFailedError, UnprocessableError
 from ..patch import apply_fhirpath_patch, apply_json_patch
+from ..scheme import hooks
 from ..server import Server
 from ..storage.protocol import Transaction
 from .profile_enforcement import enforce
@@ -50,8 +51,8 @@ async def patch_in(
         raise UnprocessableError("A patch must not change the resourceType or the id", expression="id")
     prepared = prepare(server, patched, resource_type)
     await enforce(server, patched)
-    op = await write(tx, prepared, resource_type, id, current, "PATCH")
-    return Result(200, op.stored())
+    op = await write(server, tx, prepared, resource_type, id, current, "PATCH")
+    return Result(200, op.stored(), issues=hooks.drain())
 
 
 async def patch(

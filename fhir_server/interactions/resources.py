@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import clock, fhirjson
 from ..errors import InvalidError
+from ..scheme.hooks import WriteEvent
 from ..search.index import IndexEntries
 from ..server import Server
 from ..storage.protocol import Method, StoredVersion, Transaction, WriteOp
@@ -74,14 +75,27 @@ def stamp(resource: dict[str, Any], id: str, version: int, last_updated: str) ->
 
 
 async def write(
+    server: Server,
     tx: Transaction,
     prepared: Prepared | None,
     resource_type: str,
     id: str,
     current: StoredVersion | None,
     method: Method,
+    *,
+    hooks: bool = True,
 ) -> WriteOp:
-    """Write a new version of ``resource_type/id`` after ``current`` (None: never existed)."""
+    """Write a new version of ``resource_type/id`` after ``current`` (None: never existed).
+
+    The scheme's write hooks for the type run first, in this unit of work (``scheme/hooks.py``);
+    ``hooks=False`` is for the services' own nested writes."""
+    if hooks and server.write_hooks.has(resource_type):
+        event = WriteEvent(
+            server, tx, resource_type, id, None if prepared is None else prepared.resource, current, method
+        )
+        changed = await server.write_hooks.run(event)
+        if prepared is not None and changed is not None:  # a hook may have changed it in place
+            prepared = Prepared(resource_type, changed, server.extractor.extract(changed))
     version = (current.version if current else 0) + 1
     us = clock.now_us()
     last_updated = clock.instant(us)

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from ..errors import InvalidError, PreconditionFailedError
+from ..scheme import hooks
 from ..server import Server
 from ..storage.protocol import Transaction
 from .conditional import matches
@@ -51,9 +52,9 @@ async def update_in(
                 f"of {prepared.resource_type}/{id}",
                 expression="If-Match",
             )
-    op = await write(tx, prepared, prepared.resource_type, id, current, "PUT")
+    op = await write(server, tx, prepared, prepared.resource_type, id, current, "PUT")
     created = current is None or current.deleted
-    return Result(201 if created else 200, op.stored(), location=created)
+    return Result(201 if created else 200, op.stored(), location=created, issues=hooks.drain())
 
 
 def _body_id(resource: dict[str, Any], url_id: str | None) -> str | None:

@@ -210,7 +210,7 @@ def test_policy_status_maps_to_coverage_status_and_claim_status_to_outcome() -> 
         e["code"]: e["target"][0]["code"]
         for e in cms[f"{BASE}/ConceptMap/policy-status-to-coverage-status"]["group"][0]["element"]
     }
-    assert policy == {"1": "draft", "2": "active", "4": "cancelled", "8": "active", "16": "draft"}
+    assert policy == {"1": "draft", "2": "active", "4": "cancelled", "8": "cancelled", "16": "draft"}
     claim = {
         e["code"]: e["target"][0]["code"]
         for e in cms[f"{BASE}/ConceptMap/claim-status-to-claimresponse-outcome"]["group"][0]["element"]
