@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .definitions import Definitions
+from .operations.registry import Operations
 from .scheme.hooks import WriteHooks
 from .search.extract import Extractor
 from .search.pending_reindex import PendingReindex
@@ -33,6 +34,7 @@ class Server:
     jobs: ReindexJobs | None = None  # $reindex jobs (operations/reindex_jobs.py), set by app.py
     profiles: Profiles | None = None  # profile validation (validation/profiles.py), set by app.py
     write_hooks: WriteHooks = field(default_factory=WriteHooks)  # scheme rules (scheme/hooks.py)
+    operations: Operations = field(default_factory=Operations)  # registered $operations
 
     @property
     def base_url(self) -> str:

@@ -23,6 +23,7 @@ GET     [base]/$packages                     the installed packages; POST [base]
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -52,6 +53,7 @@ from ..interactions.transaction import transaction
 from ..operations import install_package, reindex
 from ..operations import terminology as terminology_ops
 from ..operations import validate as validate_op
+from ..operations.registry import OperationAnswer, OperationCall
 from ..scheme import hooks
 from ..server import Server
 from .body import parse_json, read_body
@@ -117,6 +119,10 @@ class Dispatcher:
             content_type = request.headers.get("content-type")
             raw = await read_body(request, server.settings.max_body_bytes) if method == "POST" else None
             return fmt.render(await install_package.operation(server, method, segments, content_type, raw))
+        if segments[-1].startswith("$") and n <= 3:
+            answer = await self.registered_operation(request, segments, params)
+            if answer is not None:
+                return fmt.render(answer.body, answer.status, answer.headers or None)
         if head.startswith("$") or (n > 1 and segments[-1].startswith("$")):
             raise NotFoundError(f"Operation '{segments[-1]}' is not known", issue_code="not-supported")
         rtype = head
@@ -152,6 +158,32 @@ class Dispatcher:
                 self.subset(stored.body, params), 200, version_headers(stored, server.base_url, False)
             )
         raise NotFoundError(f"No route for {method} /{'/'.join(segments)}")
+
+    async def registered_operation(
+        self, request: Request, segments: list[str], params: list[tuple[str, str]]
+    ) -> OperationAnswer | None:
+        """An operation registered on the server (operations/registry.py), or None if not one."""
+        n = len(segments)
+        rtype = segments[0] if n > 1 else None
+        found = self.server.operations.find(rtype, segments[-1])
+        if found is None:
+            return None
+        call = OperationCall(
+            method=request.method,
+            name=segments[-1],
+            resource_type=rtype,
+            id=segments[1] if n == 3 else None,
+            params=params,
+            body=None,
+        )
+        if call.level not in found.levels:
+            raise NotFoundError(
+                f"{call.name} is not defined at the {call.level} level", issue_code="not-supported"
+            )
+        self.only(request.method, *sorted(found.methods))
+        if request.method == "POST":
+            call = replace(call, body=(await self.body(request))[0])
+        return await found.handler(self.server, call)
 
     @staticmethod
     def only(method: str, *allowed: str) -> None:
