@@ -1,5 +1,9 @@
 """``fhir-server serve [--host] [--port] [--store URL] [--base-url URL]`` (also ``python -m fhir_server``).
 
+``fhir-server load PATH... [--store URL | --url BASE]`` loads JSON resources, Bundles and
+folders (files in name order) through the normal write path: in this process into the store,
+or over HTTP into a running server (``fhir_server/loader.py``).
+
 ``fhir-server package install NAME@VERSION|FILE|URL ... [--store URL] [--registry URL]``
 installs FHIR packages into the store (``packages/``; several at once: dependencies
 first); ``fhir-server package list [--store URL]`` lists the installed ones, ``fhir-server package
@@ -32,6 +36,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--sqlite-synchronous", dest="sqlite_synchronous", choices=["FULL", "NORMAL"])
     serve.add_argument("--log-level", dest="log_level")
     serve.add_argument("--workers", type=int, default=1)
+    loading = sub.add_parser("load", help="load resources, Bundles and folders (files in name order)")
+    loading.add_argument("paths", nargs="+", metavar="PATH", help="a .json resource or Bundle, or a folder")
+    loading.add_argument("--store", help="sqlite:///path/file.db or mongodb://... (default FHIR_STORE)")
+    loading.add_argument(
+        "--url", help="load into a running server over HTTP instead, e.g. http://host:8080/fhir"
+    )
+    loading.add_argument("--base-url", dest="base_url")
     package = sub.add_parser("package", help="install and list FHIR packages (implementation guides)")
     actions = package.add_subparsers(dest="action", required=True)
     install = actions.add_parser("install", help="install packages: NAME@VERSION, a .tgz file or a URL")
@@ -93,8 +104,51 @@ async def package_command(args: argparse.Namespace) -> int:
         await server.store.close()
 
 
+async def load_command(args: argparse.Namespace) -> int:
+    """Load ``args.paths`` in order; 0 when everything was stored, 1 at the first refusal."""
+    from pathlib import Path
+
+    import httpx
+
+    from .loader import FileReport, Loader, LoadError
+
+    def report(done: FileReport) -> None:
+        print(done.summary())
+        for action, reference in done.actions:
+            print(f"  {action:9} {reference}")
+
+    paths = [Path(p) for p in args.paths]
+    try:
+        if args.url:
+            async with httpx.AsyncClient(base_url=args.url.rstrip("/") + "/", timeout=120) as client:
+                await Loader(client, report).load(paths)
+            return 0
+        from .app import create_app
+
+        overrides = {k: v for k, v in vars(args).items() if k in ("store", "base_url") and v}
+        settings = Settings.from_env(**overrides)
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url=settings.fhir_base + "/", timeout=None) as client,
+        ):
+            await Loader(client, report).load(paths)
+        return 0
+    except LoadError as err:
+        print(err.describe(), file=sys.stderr)
+        return 1
+    except httpx.HTTPError as err:
+        print(f"error: {args.url}: {err}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "load":
+        import asyncio
+
+        return asyncio.run(load_command(args))
     if args.command == "package":
         import asyncio
 
