@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,9 @@ import pytest
 from fhir_server.app import build_server, create_app
 from fhir_server.cli import load_command, parser
 from fhir_server.config import Settings
+from fhir_server.insurance.policy_dates import ProductPeriods, StartCycle
+from fhir_server.insurance.policy_value import ProductPricing
+from fhir_server.insurance.product import AmountLimit, Limitation, product_from_plan
 from fhir_server.validation import has_errors, validate_resource
 from tests.conformance.test_ig_examples import _issues_text, _profiles
 
@@ -88,6 +93,63 @@ def test_the_scheme_has_every_part_of_the_worked_example() -> None:
     assert len({r for _, r in receipts}) == len(receipts)
     assert [p for p, _ in receipts].count("Coverage/policy-mollel-2026") == 2  # two instalments
     assert all(r.get("id") for _, r in resources())
+
+
+def test_the_products_carry_every_product_parameter_of_our_profile() -> None:
+    """Read back as the rules read them (``insurance/product.py``), DOMAIN.md §3.6b field by field."""
+    plans = {r["id"]: product_from_plan(r) for _, r in resources() if r["resourceType"] == "InsurancePlan"}
+    mfp, mbs = plans["product-mfp"], plans["product-mbs"]
+    assert (mfp.code, mfp.location, mfp.date_from, mfp.date_to) == (
+        "MFP01",
+        "Location/district-meru",
+        date(2025, 1, 1),
+        date(2030, 12, 31),
+    )
+    assert mfp.pricing == ProductPricing(
+        lump_sum=Decimal(40000),
+        threshold=4,
+        max_members=8,
+        premium_adult=Decimal(12000),
+        premium_child=Decimal(6000),
+        registration_fee=Decimal(2000),
+        general_assembly_fee=Decimal(1000),
+        enrolment_discount_perc=Decimal(10),
+        enrolment_discount_period=2,
+        renewal_discount_perc=Decimal(5),
+        renewal_discount_period=1,
+        has_cycles=True,
+    )
+    assert mfp.periods == ProductPeriods(
+        insurance_period=12,
+        administration_period=1,
+        start_cycles=(StartCycle.parse("01-01"), StartCycle.parse("01-07")),
+        grace_period_enrolment=1,
+        grace_period_renewal=1,
+        grace_period_payment=2,
+    )
+    assert (mfp.max_installments, mfp.ceiling_interpretation) == (2, "I")
+    assert mfp.amounts["ded-g-policy"] == AmountLimit(Decimal(5000))
+    assert mfp.amounts["max-g-policy"] == AmountLimit(Decimal(1000000), Decimal(100000), Decimal(1300000))
+    assert mfp.max_counts == {"consultation": 12, "surgery": 1, "delivery": 1, "hospitalization": 2}
+    assert set(mfp.max_amounts) == {"surgery", "delivery", "hospitalization"}
+    assert set(mfp.covered) == {
+        ("service", "C01"),
+        ("service", "D01"),
+        ("service", "S01"),
+        ("service", "H01"),
+        ("item", "P001"),
+        ("item", "A002"),
+    }
+    delivery, surgery = mfp.covered[("service", "D01")], mfp.covered[("service", "S01")]
+    assert (delivery.normal, delivery.waiting_period_adult) == (Limitation("C", Decimal(80), Decimal(80)), 9)
+    assert (surgery.normal.kind if surgery.normal else None, surgery.waiting_period(adult=False)) == ("F", 1)
+    assert mfp.covered[("item", "P001")].quantity_limit(adult=False) == 30
+    assert mfp.covered[("item", "A002")].ceiling_exclusion(adult=False) == "B"
+    # the other product: no cycles, lump sums for the fees, a conversion product at renewal
+    assert not mbs.periods.has_cycles and mbs.conversion == "InsurancePlan/product-mfp"
+    assert (mbs.pricing.registration_lump_sum, mbs.pricing.general_assembly_lump_sum) == (3000, 2000)
+    assert mbs.amounts["max-op-policy"] == AmountLimit(Decimal(150000), Decimal(20000), Decimal(200000))
+    assert mbs.covers("service", "S01") is None
 
 
 async def test_every_resource_conforms_to_the_profile_it_claims() -> None:
