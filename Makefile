@@ -1,12 +1,13 @@
 # make run   : start the server on the embedded SQLite store at http://127.0.0.1:8080/fhir
 # make test  : install everything and run the whole suite (pytest, ruff, mypy)
+# make scheme: load the worked scheme (examples/scheme) into the embedded SQLite store
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 R4PKG  := .cache/hl7.fhir.r4.examples/package/Bundle-searchParams.json
 
-.PHONY: run test lint typecheck pytest definitions terminology ig bench clean
+.PHONY: run scheme test lint typecheck pytest definitions terminology ig bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	mkdir -p data
 	$(BIN)/fhir-server serve
+
+scheme: $(STAMP)
+	mkdir -p data
+	$(BIN)/fhir-server load examples/scheme
 
 # The official R4 examples (npm hl7.fhir.r4.examples@4.0.1, CC0) for the conformance tests.
 $(R4PKG):
