@@ -39,7 +39,11 @@ async def create_in(
                 existing,
                 issues=[Issue("information", "duplicate", "Resource exists: not created")],
             )
-    op = await write(server, tx, prepared, prepared.resource_type, new_id, None, "POST")
+    try:
+        op = await write(server, tx, prepared, prepared.resource_type, new_id, None, "POST")
+    except hooks.Existing as same:  # a retried create the scheme recognises (e.g. a premium's receipt)
+        existing = await tx.read(same.resource_type, same.id)
+        return Result(200, existing, issues=[*hooks.drain(), Issue("information", "duplicate", same.message)])
     return Result(201, op.stored(), location=True, issues=hooks.drain())
 
 

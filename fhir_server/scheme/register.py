@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ..server import Server
+from . import policy, premium
 
 
 def register(server: Server) -> None:
-    """Register every scheme module's hooks; each module adds its own ``register`` call here."""
-    del server  # the modules (insuree, family, policy, premium) register here as they land
+    """Register every scheme module's hooks and operations (one line each)."""
+    policy.register(server)
+    premium.register(server)
