@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..operations import expire_policies, record_premium, renew_policy
 from ..server import Server
 from . import policy, premium
 
@@ -10,3 +11,6 @@ def register(server: Server) -> None:
     """Register every scheme module's hooks and operations (one line each)."""
     policy.register(server)
     premium.register(server)
+    record_premium.register(server)
+    expire_policies.register(server)
+    renew_policy.register(server)
