@@ -468,6 +468,7 @@ async def on_write(event: WriteEvent) -> Json | None:
     """The Coverage write hook."""
     resource = event.resource
     if resource is None:  # delete
+        await _check_delete(event)
         return None
     if not is_policy(resource):
         return resource
@@ -498,6 +499,23 @@ async def on_write(event: WriteEvent) -> Json | None:
             )
         return complete(server, resource, terms, current)
     return _update_paid(resource, current)
+
+
+async def _check_delete(event: WriteEvent) -> None:
+    """A policy with recorded premiums is not deleted: suspend it (openIMIS refuses to delete a
+    policy used in claims; its premiums would be left pointing at nothing)."""
+    from .premium import premiums_of
+
+    if event.current is None or event.current.deleted:
+        return
+    if await premiums_of(event.server, event.tx, event.id):
+        raise BusinessRuleError(
+            f"Coverage/{event.id} has recorded premiums: suspend it (policy-status 4) instead of deleting it",
+            "Coverage",
+            reason="policy-has-premiums",
+            status=409,
+            issue_code="conflict",
+        )
 
 
 def _paid(current: Json) -> bool:

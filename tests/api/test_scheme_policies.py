@@ -512,3 +512,35 @@ async def test_the_daily_job_expires_ended_policies_when_the_server_starts(tmp_p
                 break
             await asyncio.sleep(0.05)
         assert status(got) == "8" and got["status"] == "cancelled"
+
+
+async def test_a_product_that_cannot_price_a_policy_is_refused(client: httpx.AsyncClient) -> None:
+    broken = product()
+    broken["coverage"][0]["benefit"][0]["limit"] = broken["coverage"][0]["benefit"][0]["limit"][1:]
+    r = await client.put("InsurancePlan/tst", json=broken, headers=FHIR_JSON)
+    assert r.status_code == 422, r.text
+    issue = r.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "product-incomplete"
+    assert issue["expression"] == ["InsurancePlan.coverage.benefit.limit"]
+    assert (await client.put("InsurancePlan/tst", json=product(), headers=FHIR_JSON)).status_code == 201
+
+
+async def test_a_bad_start_cycle_points_at_it(client: httpx.AsyncClient) -> None:
+    r = await client.put("InsurancePlan/tst", json=product(cycles=("31-02",)), headers=FHIR_JSON)
+    assert r.status_code == 422
+    assert r.json()["issue"][0]["expression"] == ["InsurancePlan.extension[0].value"]
+
+
+async def test_paid_policies_and_recorded_premiums_are_not_deleted(client: httpx.AsyncClient) -> None:
+    cov = await sell(client)
+    r = await client.post(f"Coverage/{cov['id']}/$record-premium", json=record("100", "2026-03-02", "DEL-1"))
+    payment = out(r.json(), "payment")
+    r = await client.delete(f"Coverage/{cov['id']}")
+    assert r.status_code == 409 and "policy-has-premiums" in r.text
+    r = await client.delete(f"PaymentNotice/{payment['id']}")
+    assert r.status_code == 409 and "premium-delete" in r.text
+    cancelled = dict(payment, status="cancelled")
+    r = await client.put(f"PaymentNotice/{payment['id']}", json=cancelled, headers=FHIR_JSON)
+    assert r.status_code == 200, r.text
+    assert (await client.delete(f"PaymentNotice/{payment['id']}")).status_code == 200
+    assert (await client.delete(f"Coverage/{cov['id']}")).status_code == 200
