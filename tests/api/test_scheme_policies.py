@@ -544,3 +544,20 @@ async def test_paid_policies_and_recorded_premiums_are_not_deleted(client: httpx
     assert r.status_code == 200, r.text
     assert (await client.delete(f"PaymentNotice/{payment['id']}")).status_code == 200
     assert (await client.delete(f"Coverage/{cov['id']}")).status_code == 200
+
+
+async def test_renewal_follows_the_conversion_product_chain(client: httpx.AsyncClient) -> None:
+    await put(client, product("tst3", "TST03"))
+    conversion = {"url": SD + "product-conversion", "valueReference": {"reference": "InsurancePlan/tst3"}}
+    await put(client, product("tst2", "TST02", extensions=[conversion]))
+    to_two = {"url": SD + "product-conversion", "valueReference": {"reference": "InsurancePlan/tst2"}}
+    cov = await sell(client, extensions=[to_two])  # TST01 → TST02 → TST03
+    r = await client.post(
+        f"Coverage/{cov['id']}/$renew", json={"resourceType": "Parameters", "parameter": []}
+    )
+    assert r.status_code == 201, r.text
+    new = out(r.json(), "policy")
+    assert (
+        ext(new, "policy-product") == {"reference": "InsurancePlan/tst3"}
+        and new["class"][0]["value"] == "TST03"
+    )
