@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from ..operations import expire_policies, record_premium, renew_policy
 from ..server import Server
+from . import policy, premium, product
 
 
 def register(server: Server) -> None:
-    """Register every scheme module's hooks; each module adds its own ``register`` call here."""
-    del server  # the modules (insuree, family, policy, premium) register here as they land
+    """Register every scheme module's hooks and operations (one line each)."""
+    product.register(server)
+    policy.register(server)
+    premium.register(server)
+    record_premium.register(server)
+    expire_policies.register(server)
+    renew_policy.register(server)
