@@ -169,8 +169,19 @@ async def test_ask_eligibility(tmp_path: Path) -> None:
     for answer in (grace, peter):
         assert answer.status_code == 200, answer.text
         assert answer.json()["resourceType"] == "CoverageEligibilityResponse"
-    text = grace.text
-    assert "Coverage/policy-mollel-2026" in text
+    (insurance,) = grace.json()["insurance"]
+    assert insurance["coverage"]["reference"] == "Coverage/policy-mollel-2026"
+    assert insurance["benefitPeriod"] == {"start": "2026-07-01", "end": "2027-06-30"}
+    asked = {i["name"]: i for i in insurance["item"] if i["category"]["coding"][0]["code"] == "service"}
+    assert asked["C01"]["excluded"] is False
     # delivery D01: waiting period 9 months from Grace's effective date 2026-07-01
-    assert "2027-04-01" in text
-    assert "Coverage/policy-swai-2026" in peter.text  # active since the premium of the previous step
+    assert asked["D01"]["excluded"] is True and "2027-04-01" in json.dumps(asked["D01"])
+    # the policy ceiling 1,000,000 + (5 members − threshold 4) × 100,000 (DOMAIN.md §3.3)
+    allowed = [
+        b.get("allowedMoney", {}).get("value") for i in insurance["item"] for b in i.get("benefit", [])
+    ]
+    assert 1100000 in allowed
+    (insurance,) = peter.json()["insurance"]  # active since the premium of the previous step
+    assert insurance["coverage"]["reference"] == "Coverage/policy-swai-2026"
+    asked = {i["name"]: i for i in insurance["item"] if i["category"]["coding"][0]["code"] == "service"}
+    assert asked["S01"]["excluded"] is True  # the Meru Basic Scheme does not cover an appendectomy
