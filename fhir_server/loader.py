@@ -15,11 +15,13 @@ Everything goes through the server's normal write path (validation, profiles, th
 write hooks), either in this process on the configured store (the ASGI app driven by an
 in-memory HTTP client, no socket) or over HTTP into a running server (``--url``).
 
-Loading twice changes nothing: before a PUT the current version is read, and when it
+Loading again writes nothing new: before a PUT the current version is read, and when it
 already holds everything the file says (the server's own additions aside: ``meta``, the
 values a write hook computes) the resource is reported ``unchanged`` and not rewritten.
 So an element removed from a file is not removed from the stored resource by loading it
-again; delete the resource (or the store) for that.
+again; delete the resource (or the store) for that. A file whose content the server
+overrides (a paid policy's file says ``draft``, as its client sent it) is written again:
+the server keeps what it computed, the resource gets a new version.
 
 The first refusal stops the load: the file, the Bundle entry and the server's
 OperationOutcome are reported (:class:`LoadError`); what earlier files stored stays.
