@@ -16,6 +16,7 @@ from .conditional import matches
 from .profile_enforcement import enforce
 from .resources import Prepared, as_resource, prepare, require_type, write
 from .result import Result
+from .retry import with_retries
 
 
 async def create_in(
@@ -49,5 +50,11 @@ async def create(
     require_type(server, resource_type)
     prepared = prepare(server, as_resource(body, resource_type), resource_type)
     await enforce(server, prepared.resource)
-    async with server.store.transaction() as tx:
-        return await create_in(server, tx, prepared, new_id, if_none_exist)
+    # a create can lose an optimistic race only on a resource a scheme hook writes with it
+    # (e.g. the insurance-number marker): redone, the hook then sees the winner's write
+    return await with_retries(
+        server,
+        lambda tx: create_in(server, tx, prepared, new_id, if_none_exist),
+        if_match=None,
+        what=f"{resource_type}/{new_id}",
+    )

@@ -101,3 +101,38 @@ def drain() -> list[Issue]:
     out = list(sink)
     sink.clear()
     return out
+
+
+# ---------------------------------------------------------------- deferred checks
+
+Deferred = Callable[[], Awaitable[None]]
+_DEFERRED: ContextVar[list[Deferred] | None] = ContextVar("scheme_deferred", default=None)
+
+
+def start_deferring() -> list[Deferred]:
+    """Start a unit whose writes arrive in any order (a transaction Bundle): checks that
+    depend on a resource written later in the unit are deferred to ``run_deferred``."""
+    pending: list[Deferred] = []
+    _DEFERRED.set(pending)
+    return pending
+
+
+def deferring() -> bool:
+    """True inside a unit that runs deferred checks before it commits."""
+    return _DEFERRED.get() is not None
+
+
+def defer(check: Deferred) -> None:
+    """Run ``check`` at the end of the unit (``run_deferred``); it may raise to refuse it."""
+    pending = _DEFERRED.get()
+    if pending is None:
+        raise RuntimeError("defer() outside a unit that runs deferred checks")
+    pending.append(check)
+
+
+async def run_deferred() -> None:
+    """Run (and forget) the deferred checks, in order; a check may defer no further."""
+    pending = _DEFERRED.get()
+    _DEFERRED.set(None)
+    for check in pending or ():
+        await check()
