@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fhir_server.app import create_app
 from fhir_server.config import Settings
 from fhir_server.server import Server
-from tests.conftest import EXAMPLES
+from tests.conftest import examples_in_load_order
 
 from .conftest import BASE, FHIR_JSON, make_settings
 from .test_mongo_backend import mongo_store
@@ -56,8 +56,9 @@ def server_of(client: httpx.AsyncClient) -> Server:
 
 
 async def load_examples(client: httpx.AsyncClient) -> None:
-    """Every example resource (not the Bundles) through the API, under its own id."""
-    for path in sorted(EXAMPLES.glob("*.json")):
+    """Every example resource (not the Bundles) through the API, under its own id, in
+    dependency order (``tests.conftest.LOAD_ORDER``)."""
+    for path in examples_in_load_order():
         resource = json.loads(path.read_text())
         if resource["resourceType"] == "Bundle":
             continue

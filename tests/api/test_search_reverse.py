@@ -15,11 +15,11 @@ import pytest
 
 from fhir_server.app import create_app
 from fhir_server.config import Settings
+from tests.conftest import examples_in_load_order
 
 from .conftest import BASE, FHIR_JSON, issue_codes, make_settings
 from .test_mongo_backend import mongo_store
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ZOE = "Patient/zoe-mwakasege"
 
 
@@ -33,7 +33,7 @@ async def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         app = create_app(Settings(store="mongodb://unused", base_url=BASE), store=store)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE + "/")
     async with app.router.lifespan_context(app), client as c:
-        for path in sorted(EXAMPLES.glob("*.json")):
+        for path in examples_in_load_order():  # insurees before families
             body = json.loads(path.read_text())
             if body["resourceType"] == "Bundle":
                 continue
