@@ -455,6 +455,32 @@ async def test_a_status_change_resyncs_the_family_policies(
     assert calls == []
 
 
+async def test_membership_changes_resync_the_policies_of_each_family_touched(
+    scheme: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fhir_server.scheme import family as family_module
+    from fhir_server.scheme import insuree as insuree_module
+
+    calls: list[str] = []
+
+    async def record(server: object, tx: object, family_id: str, day: Any) -> None:
+        calls.append(family_id)
+
+    monkeypatch.setattr(family_module, "sync_family_policies", record)
+    monkeypatch.setattr(insuree_module, "sync_family_policies", record)
+    await household(scheme, "fa", "a1", ["a2"], 200)
+    await household(scheme, "fb", "b1", [], 210)
+    calls.clear()
+    assert (await put(scheme, family("b1", ["b1", "a2"]), "fb")).status_code == 200  # a move
+    assert sorted(calls) == ["fa", "fb"]
+    calls.clear()
+    assert (await put(scheme, insuree(number(201), family="fa"), "a2")).status_code == 200  # and back
+    assert sorted(calls) == ["fa", "fb"]
+    calls.clear()
+    assert (await scheme.delete("Patient/a2")).status_code in (200, 204)
+    assert calls == ["fa"]
+
+
 # ------------------------------------------------------------------ others untouched
 
 
@@ -473,3 +499,22 @@ async def test_official_r4_example_patients_and_groups_are_untouched(scheme: htt
     # two ordinary Patients may share an identifier: no insurance number, no rule
     twin = json.loads((package / "Patient-example.json").read_text())
     assert (await put(scheme, twin, "example-twin")).status_code == 201
+
+
+# ------------------------------------------------------------------ MongoDB without transactions
+
+
+async def test_without_transactions_uniqueness_is_searched_and_nested_writes_refused(tmp_path: Path) -> None:
+    from .test_custom_search_params import make_app, running
+
+    async with running(make_app("mongo", tmp_path)) as c:
+        server = c._transport.app.state.server  # type: ignore[attr-defined]
+        if server.store.supports_transactions:
+            pytest.skip("a replica set: the markers apply (tests above)")
+        assert (await put(c, insuree(number(190)), "a")).status_code == 201
+        assert refusal(await put(c, insuree(number(190)), "b"))[1] == "insurance-number-taken"
+        assert (await put(c, insuree(number(190), gender="male"), "a")).status_code == 200
+        # linking the members would change other resources in the same unit: refused, not half-done
+        code, _, _, text = refusal(await put(c, family("a", ["a"]), "fam"), 400)
+        assert code == "not-supported" and "replica set" in text
+        assert (await c.get("Group/fam")).status_code == 404
