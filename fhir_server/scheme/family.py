@@ -35,6 +35,8 @@ them is redone or refused.
 
 from __future__ import annotations
 
+import copy
+
 from ..errors import BusinessRuleError
 from ..server import Server
 from ..storage.protocol import StoredVersion, Transaction
@@ -70,7 +72,8 @@ async def hook(event: WriteEvent) -> Json | None:
         return None
     if not is_family(new):
         return new
-    return await _write(event, new, old)
+    # a unit redone after a conflict starts again from the client's resource
+    return await _write(event, copy.deepcopy(new), old)
 
 
 async def _write(event: WriteEvent, new: Json, old: Json | None) -> Json:

@@ -38,6 +38,7 @@ cannot be deleted while it heads a family).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from urllib.parse import quote
@@ -105,6 +106,7 @@ async def hook(event: WriteEvent) -> Json | None:
         if old is not None and old_is:
             await _release(event, {n for _, n in insurance_numbers(old)})
         return new
+    new = copy.deepcopy(new)  # a unit redone after a conflict starts again from the client's resource
     await externalize(event.server, event.tx, new, "Patient")
     numbers = insurance_numbers(new)
     rules = rules_of(event.server)

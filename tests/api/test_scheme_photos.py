@@ -4,6 +4,7 @@ image's Accept, or as a FHIR resource; a contradicting hash and an oversized pho
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -93,3 +94,15 @@ async def test_an_unchanged_photo_reference_is_kept(client: httpx.AsyncClient) -
     stored = r.json()
     again = await client.put("Patient/p", json=stored, headers=FHIR_JSON)  # as read back, without data
     assert again.status_code == 200 and again.json()["photo"] == stored["photo"]
+
+
+async def test_two_concurrent_enrolments_with_one_photo_share_its_binary(client: httpx.AsyncClient) -> None:
+    other = PNG + b"\x00"  # another picture, not stored yet
+    answers = await asyncio.gather(
+        *(client.post("Patient", json=with_photo(number(10 + k), other), headers=FHIR_JSON) for k in range(3))
+    )
+    assert [r.status_code for r in answers] == [201, 201, 201], [r.text for r in answers]
+    urls = {r.json()["photo"][0]["url"] for r in answers}
+    assert len(urls) == 1
+    raw = await client.get(urls.pop(), headers={"Accept": "image/png"})
+    assert raw.status_code == 200 and raw.content == other
