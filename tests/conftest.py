@@ -23,21 +23,3 @@ def require_r4_examples() -> Path:
     if not (R4_EXAMPLES / "Bundle-searchParams.json").exists():
         pytest.skip("official R4 examples not fetched: run `make pytest` (npm hl7.fhir.r4.examples@4.0.1)")
     return R4_EXAMPLES
-
-
-# The order a scheme's resources load in one by one: what is referenced before what refers
-# to it (insurees before their families: a family's members must exist, scheme/family.py).
-LOAD_ORDER = [
-    "Location", "Organization", "Practitioner", "PractitionerRole", "Medication", "ActivityDefinition",
-    "ChargeItemDefinition", "InsurancePlan", "Patient", "Group", "Coverage", "PaymentNotice",
-]  # fmt: skip
-
-
-def examples_in_load_order() -> list[Path]:
-    """``examples/*.json`` in ``LOAD_ORDER`` (other types after), then by file name."""
-
-    def key(path: Path) -> tuple[int, str]:
-        rtype = path.name.split("-", 1)[0]
-        return (LOAD_ORDER.index(rtype) if rtype in LOAD_ORDER else len(LOAD_ORDER), path.name)
-
-    return sorted(EXAMPLES.glob("*.json"), key=key)

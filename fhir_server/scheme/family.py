@@ -36,6 +36,7 @@ them is redone or refused.
 from __future__ import annotations
 
 import copy
+from datetime import date
 
 from ..errors import BusinessRuleError
 from ..server import Server
@@ -149,10 +150,19 @@ async def _write(event: WriteEvent, new: Json, old: Json | None) -> Json:
         for pid in member_ids(old, base):
             if pid not in kept:
                 await _detach(server, tx, pid, event.id)
-    await sync_family_policies(server, tx, event.id, day)
-    for oid in moves:
-        await sync_family_policies(server, tx, oid, day)
+    resync(event, [event.id, *moves], day)
     return new
+
+
+def resync(event: WriteEvent, family_ids: list[str], day: date) -> None:
+    """Re-derive the policies of ``family_ids`` once the write is in the unit (the policy
+    service reads the family and its members as they now are)."""
+
+    async def step() -> None:
+        for fid in family_ids:
+            await sync_family_policies(event.server, event.tx, fid, day)
+
+    event.then(step)
 
 
 def _head(group: Json, base: str) -> tuple[str, str]:
@@ -190,6 +200,7 @@ def _later(event: WriteEvent, i: int, pid: str, is_head: bool, imported: bool) -
         assert stored is not None
         if not imported and set_membership(patient, event.id, is_head):
             await put_nested(event.server, event.tx, patient, stored)
+            await sync_family_policies(event.server, event.tx, event.id, today())
 
     return check
 
@@ -249,4 +260,4 @@ async def _detach(server: Server, tx: Transaction, pid: str, family_id: str) -> 
 async def _detach_all(event: WriteEvent, old: Json) -> None:
     for pid in member_ids(old, event.server.base_url):
         await _detach(event.server, event.tx, pid, event.id)
-    await sync_family_policies(event.server, event.tx, event.id, today())
+    resync(event, [event.id], today())

@@ -15,7 +15,7 @@ DOMAIN.md §6 and §1.6 "Patient ↔ Insuree". On every create and update of an 
   the marker held and is refused with ``insurance-number-taken`` (issue ``duplicate``).
   The marker is released (deleted) when the number changes or the insuree is deleted.
   A search-then-write would not do: two MongoDB transactions both see nothing. See
-  docs/decisions/0014-insurance-number-marker.md.
+  docs/decisions/0015-members-and-families.md.
 * **Family** (computed unless tagged ``scheme-tag#imported``): the Group decides
   membership (``family.py``); ``insuree-family``/``insuree-is-head`` are kept as the
   family says. A Patient naming an existing family that does not list it *joins* it (it is
@@ -46,10 +46,9 @@ from urllib.parse import quote
 from ..errors import BusinessRuleError
 from ..insurance.insurance_number import InsuranceNumberRules, validate_insurance_number
 from ..server import Server
-from .family import add_member, remove_member
+from .family import add_member, remove_member, resync
 from .hooks import WriteEvent
 from .photos import externalize
-from .policy import sync_family_policies
 from .records import (
     EXT_INSUREE_FAMILY,
     EXT_INSUREE_IS_HEAD,
@@ -165,7 +164,7 @@ async def _holds(event: WriteEvent, owner: str, number: str) -> bool:
 async def _search_check(event: WriteEvent, i: int, number: str) -> None:
     """Uniqueness on a store without transactions (MongoDB standalone), where the marker
     cannot be written with the insuree: a search for another current insuree with the
-    number. Not safe against two concurrent writers (documented in ADR 0014)."""
+    number. Not safe against two concurrent writers (documented in ADR 0015)."""
     from ..interactions.conditional import matches
 
     value = "".join("\\" + c if c in "\\,$|" else c for c in number)
@@ -256,9 +255,7 @@ async def _family(event: WriteEvent, new: Json, old: Json | None) -> None:
         await remove_member(server, tx, mine, event.id, expr)
     await add_member(server, tx, stored, group, event.id)
     set_membership(new, family_id, False)
-    if mine is not None:
-        await sync_family_policies(server, tx, mine[0], day)
-    await sync_family_policies(server, tx, family_id, day)
+    resync(event, [mine[0], family_id] if mine is not None else [family_id], day)
 
 
 async def _on_delete(event: WriteEvent, old: Json) -> None:
@@ -267,7 +264,7 @@ async def _on_delete(event: WriteEvent, old: Json) -> None:
     if mine is None:
         return
     await remove_member(event.server, event.tx, mine, event.id, "Patient")
-    await sync_family_policies(event.server, event.tx, mine[0], today())
+    resync(event, [mine[0]], today())
 
 
 # ------------------------------------------------------------------ status
@@ -296,4 +293,4 @@ async def _status(event: WriteEvent, new: Json, old: Json | None) -> None:
     if mine is None:
         return
     day = (to_date(new.get("deceasedDateTime")) if after == "DE" else None) or today()
-    await sync_family_policies(event.server, event.tx, mine[0], day)
+    resync(event, [mine[0]], day)

@@ -128,7 +128,8 @@ async def delete_nested(server: Server, tx: Transaction, current: StoredVersion)
 
 
 def today() -> dt.date:
-    return dt.datetime.fromtimestamp(clock.now_us() / 1_000_000, tz=dt.UTC).date()
+    """The scheme's current day (``clock.today``, read at each call)."""
+    return clock.today()
 
 
 def to_date(value: Any) -> dt.date | None:

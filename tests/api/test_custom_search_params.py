@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fhir_server.app import create_app
 from fhir_server.config import Settings
 from fhir_server.server import Server
-from tests.conftest import examples_in_load_order
+from tests.conftest import EXAMPLES
 
 from .conftest import BASE, FHIR_JSON, make_settings
 from .test_mongo_backend import mongo_store
@@ -39,7 +39,10 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def make_app(kind: str, tmp_path: Path, **settings: Any) -> FastAPI:
     if kind == "sqlite":
         return create_app(make_settings(tmp_path, **settings))
-    return create_app(Settings(store="mongodb://unused", base_url=BASE, **settings), store=mongo_store())
+    return create_app(
+        Settings(store="mongodb://unused", base_url=BASE, policy_expiry_interval=0, **settings),
+        store=mongo_store(),
+    )
 
 
 @pytest.fixture(params=["sqlite", "mongo"])
@@ -55,14 +58,36 @@ def server_of(client: httpx.AsyncClient) -> Server:
     return server
 
 
+#: the scheme's rules check references on write (a policy's product and family, a premium's
+#: policy): load what is referred to first
+DEPENDENCY_ORDER = (
+    "Location",
+    "Organization",
+    "Practitioner",
+    "InsurancePlan",
+    "Patient",
+    "Group",
+    "Coverage",
+)
+
+
+def _load_order(path: Path) -> tuple[int, str]:
+    kind = path.name.split("-", 1)[0]
+    rank = DEPENDENCY_ORDER.index(kind) if kind in DEPENDENCY_ORDER else len(DEPENDENCY_ORDER)
+    return rank, path.name
+
+
 async def load_examples(client: httpx.AsyncClient) -> None:
-    """Every example resource (not the Bundles) through the API, under its own id, in
-    dependency order (``tests.conftest.LOAD_ORDER``)."""
-    for path in examples_in_load_order():
+    """Every example resource (not the Bundles) through the API, under its own id."""
+    for path in sorted(EXAMPLES.glob("*.json"), key=_load_order):
         resource = json.loads(path.read_text())
         if resource["resourceType"] == "Bundle":
             continue
         r = await client.put(f"{resource['resourceType']}/{resource['id']}", json=resource, headers=FHIR_JSON)
+        if resource["resourceType"] == "PaymentNotice" and not server_of(client).store.supports_transactions:
+            # recording a premium also writes its policy: one unit of work needs a MongoDB replica set
+            assert r.status_code == 400 and "replica set" in r.text, r.text
+            continue
         assert r.status_code in (200, 201), (path.name, r.text)
 
 
@@ -109,6 +134,8 @@ OUR_SEARCHES = [
 async def test_our_search_parameters_find_the_examples(any_client: httpx.AsyncClient) -> None:
     await load_examples(any_client)
     for rtype, params, expected in OUR_SEARCHES:
+        if rtype == "PaymentNotice" and not server_of(any_client).store.supports_transactions:
+            continue  # not loaded: see load_examples
         got = await ids(any_client, rtype, **params)
         assert got == expected, (rtype, params, got)
 

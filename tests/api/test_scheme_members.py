@@ -393,6 +393,10 @@ async def test_a_batch_enrols_one_entry_at_a_time(scheme: httpx.AsyncClient) -> 
 
 
 async def test_the_enrolment_example_bundle_loads(scheme: httpx.AsyncClient) -> None:
+    for prefix in ("Location", "Organization", "Practitioner", "InsurancePlan"):  # what the policy refers to
+        for path in sorted(EXAMPLES.glob(f"{prefix}-*.json")):
+            resource = json.loads(path.read_text())
+            assert (await put(scheme, resource, resource["id"])).status_code == 201, path.name
     bundle = json.loads((EXAMPLES / "Bundle-enrolment-family-massawe.json").read_text())
     r = await scheme.post("", json=bundle, headers=FHIR_JSON)
     assert r.status_code == 200, r.text
@@ -426,14 +430,14 @@ async def test_imported_resources_skip_computed_changes_not_checks(scheme: httpx
 async def test_a_status_change_resyncs_the_family_policies(
     scheme: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fhir_server.scheme import insuree as insuree_module
+    from fhir_server.scheme import family as family_module
 
     calls: list[tuple[str, str]] = []
 
     async def record(server: object, tx: object, family_id: str, day: Any) -> None:
         calls.append((family_id, day.isoformat()))
 
-    monkeypatch.setattr(insuree_module, "sync_family_policies", record)
+    monkeypatch.setattr(family_module, "sync_family_policies", record)
     await household(scheme, "fam", "h", ["m"], 180)
     calls.clear()
     body = insuree(number(181))
@@ -459,7 +463,6 @@ async def test_membership_changes_resync_the_policies_of_each_family_touched(
     scheme: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fhir_server.scheme import family as family_module
-    from fhir_server.scheme import insuree as insuree_module
 
     calls: list[str] = []
 
@@ -467,7 +470,6 @@ async def test_membership_changes_resync_the_policies_of_each_family_touched(
         calls.append(family_id)
 
     monkeypatch.setattr(family_module, "sync_family_policies", record)
-    monkeypatch.setattr(insuree_module, "sync_family_policies", record)
     await household(scheme, "fa", "a1", ["a2"], 200)
     await household(scheme, "fb", "b1", [], 210)
     calls.clear()
