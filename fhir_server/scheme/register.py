@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..operations import expire_policies, record_premium, renew_policy
 from ..server import Server
-from . import policy, premium, product
+from . import family, insuree, policy, premium, product
 
 
 def register(server: Server) -> None:
@@ -15,3 +15,5 @@ def register(server: Server) -> None:
     record_premium.register(server)
     expire_policies.register(server)
     renew_policy.register(server)
+    server.write_hooks.register("Patient", insuree.hook)  # insurance number, family, status, photo
+    server.write_hooks.register("Group", family.hook)  # head, members, moves, quantity
