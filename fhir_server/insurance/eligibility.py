@@ -59,6 +59,7 @@ _STATUS_REASON = {IDLE: "idle", SUSPENDED: "suspended", EXPIRED: "expired", READ
 REASONS = {
     "in-force": "The policy is in force",
     "no-policy": "The insuree has no policy",
+    "unknown-insuree": "No insuree is known by this reference or insurance number",
     "idle": "The policy is idle (not paid yet)",
     "ready": "The policy is ready but not active",
     "suspended": "The policy is suspended",

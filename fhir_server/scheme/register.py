@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ..operations import eligibility_submit
 from ..server import Server
 
 
 def register(server: Server) -> None:
     """Register every scheme module's hooks; each module adds its own ``register`` call here."""
-    del server  # the modules (insuree, family, policy, premium) register here as they land
+    eligibility_submit.register(server)  # CoverageEligibilityRequest/$submit
