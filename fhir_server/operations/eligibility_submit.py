@@ -15,7 +15,9 @@ element, 422 when it breaks the ``eligibility-request`` profile); fill what mobi
 leave out (``status`` active, ``purpose`` benefits, ``created`` now, ``insurer``,
 ``servicedDate`` today); load insuree → family → policies → products → ledgers
 (``scheme/eligibility.py``); decide (``insurance/eligibility.py``, pure); build the response
-(``eligibility-response`` profile); store the request and the response in one unit of work.
+(``eligibility-response`` profile; built by this module, it is not validated again on each
+request: the API tests validate every shape); store the request and the response in one
+unit of work.
 
 The response fixes openIMIS's defects (§9 note 3): item and service answers are not swapped
 (``item_left``/``min_date_item`` for items, ``service_left``/``min_date_service`` for
@@ -45,7 +47,7 @@ from ..insurance.eligibility import (
 )
 from ..insurance.product import CATEGORY_OF_SERVICE, ITEM_SYSTEM, SERVICE_SYSTEM
 from ..interactions.profile_enforcement import enforce
-from ..interactions.resources import prepare, write
+from ..interactions.resources import Prepared, prepare, write
 from ..scheme import eligibility as loading
 from ..server import Server
 from .registry import OperationAnswer, OperationCall
@@ -427,8 +429,10 @@ async def submit(server: Server, call: OperationCall) -> OperationAnswer:
     request_id = RequestContext.new_id()
     response_id = RequestContext.new_id()
     response = build_response(request, request_id, patient_ref, now, decided)
-    prepared_response = prepare(server, response, "CoverageEligibilityResponse")
-    await enforce(server, prepared_response.resource)
+    # built here, not sent by a client: not validated again on every request (it costs as much
+    # as the rest of the request); tests/api/test_eligibility_submit.py validates every shape
+    # against the R4 definitions and our profiles
+    prepared_response = Prepared("CoverageEligibilityResponse", response, server.extractor.extract(response))
     async with server.store.transaction() as tx:
         await write(server, tx, prepared_request, "CoverageEligibilityRequest", request_id, None, "POST")
         op = await write(

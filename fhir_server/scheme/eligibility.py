@@ -1,9 +1,10 @@
-"""Loading what eligibility decides on: insuree → family → policies → products → ledgers.
+"""Loading what eligibility decides on: insuree → policies → products → ledgers.
 
 Reads committed state straight from the store (an enquiry answers about what is stored;
-nothing here is written), in few round trips: the Patient (by id, or by insurance
-number), one search of the family's policies (``Coverage?family=``, or ``Coverage?member=``
-for an insuree without family), one ``read_many`` of the products and one of the ledgers.
+nothing here is written), in two or three round trips: the Patient (by id, or by insurance
+number) and the search of their policies (``Coverage?member=``, the policy-member
+extensions: every member of the family is listed, covered or not) at the same time when
+the Patient's id is given, then one ``read_many`` of the products and ledgers.
 Products are parsed once per stored version (``product_from_plan`` is not free).
 
 Which policies concern a date: those whose period contains it; when none does, the one
@@ -13,6 +14,8 @@ than missing).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,7 +27,7 @@ from ..insurance.ledger import Ledger
 from ..insurance.product import Product, ProductError, product_from_plan
 from ..search.parser import parse_search
 from ..server import Server
-from ..storage.protocol import StoredVersion
+from ..storage.protocol import Page, StoredVersion
 from .ledger import from_stored, ledger_id
 
 Json = dict[str, Any]
@@ -115,35 +118,40 @@ def _product(server: Server, stored: StoredVersion) -> Product | None:
     return product
 
 
+def _query(server: Server, resource_type: str, params: list[tuple[str, str]]) -> Any:
+    return parse_search((resource_type,), params, server.registry, strict=True, base_url=server.base_url)
+
+
+def _policies_of(server: Server, patient_id: str) -> Awaitable[Page]:
+    return server.store.search(
+        _query(server, "Coverage", [("member", f"Patient/{patient_id}"), ("_count", str(MAX_POLICIES))])
+    )
+
+
 async def find_patient(
     server: Server, reference: str | None, identifier: Json | None
-) -> StoredVersion | None:
+) -> tuple[StoredVersion | None, Page | None]:
     """The insuree by ``Patient/<id>``, else by insurance number (the identifier, or the id
-    of the reference read as a CHFID as the openIMIS module does)."""
+    of the reference read as a CHFID as the openIMIS module does); with ``Patient/<id>`` the
+    policies of that id are searched at the same time (the page, else None)."""
     store = server.store
     number: str | None = None
     if reference:
         rid = reference.rpartition("/")[2]
-        found = await store.read("Patient", rid)
+        found, policies = await asyncio.gather(store.read("Patient", rid), _policies_of(server, rid))
         if found is not None and not found.deleted:
-            return found
+            return found, policies
         number = rid
     if identifier is not None:
         system = identifier.get("system")
         if system not in (None, INSURANCE_NUMBER):
-            return None
+            return None, None
         number = identifier.get("value")
     if not number:
-        return None
-    query = parse_search(
-        ("Patient",),
-        [("identifier", f"{INSURANCE_NUMBER}|{number}"), ("_count", "2")],
-        server.registry,
-        strict=True,
-        base_url=server.base_url,
-    )
+        return None, None
+    query = _query(server, "Patient", [("identifier", f"{INSURANCE_NUMBER}|{number}"), ("_count", "2")])
     page = await store.search(query)
-    return page.items[0] if len(page.items) == 1 else None
+    return (page.items[0] if len(page.items) == 1 else None), None
 
 
 def concerning(policies: list[tuple[Json, Policy]], day: date) -> list[tuple[Json, Policy]]:
@@ -160,26 +168,22 @@ def concerning(policies: list[tuple[Json, Policy]], day: date) -> list[tuple[Jso
 
 async def load(server: Server, reference: str | None, identifier: Json | None, day: date) -> Loaded:
     store = server.store
-    stored = await find_patient(server, reference, identifier)
+    stored, page = await find_patient(server, reference, identifier)
     if stored is None:
         return Loaded(None, None, None, [], {})
     patient = fhirjson.loads(stored.body)
     insuree = Insuree(stored.id, _date(patient.get("birthDate")))
-    family = None
-    for ext in _ext(patient, "insuree-family"):
-        family = _ref_id(ext.get("valueReference"), "Group")
-    criteria = ("family", f"Group/{family}") if family else ("member", f"Patient/{stored.id}")
-    query = parse_search(
-        ("Coverage",),
-        [criteria, ("_count", str(MAX_POLICIES))],
-        server.registry,
-        strict=True,
-        base_url=server.base_url,
-    )
-    page = await store.search(query)
+    if page is None:
+        page = await _policies_of(server, stored.id)
     coverages = [fhirjson.loads(v.body) for v in page.items]
-    products = {pid for c in coverages if (pid := product_id(c))}
-    plans = {v.id: v for v in await store.read_many([("InsurancePlan", pid) for pid in sorted(products)])}
+    # one round trip for the products and the ledgers of every policy found (a ledger of a
+    # policy that turns out not to concern the date is read for nothing: cheaper than a trip)
+    products = sorted({pid for c in coverages if (pid := product_id(c))})
+    keys = [("InsurancePlan", pid) for pid in products]
+    keys += [("Account", ledger_id(str(c.get("id")))) for c in coverages]
+    found = await store.read_many(keys)
+    plans = {v.id: v for v in found if v.resource_type == "InsurancePlan"}
+    ledgers = {v.id: v for v in found if v.resource_type == "Account"}
     broken: dict[str, str] = {}
     candidates: list[tuple[Json, Policy]] = []
     for coverage in coverages:

@@ -96,15 +96,17 @@ def to_account(ledger: Ledger) -> Json:
                             ],
                         )
                     )
-    return {
+    account: Json = {
         "resourceType": "Account",
         "id": ledger_id(ledger.coverage_id),
         "meta": {"profile": [PROFILE]},
-        "extension": extensions,
-        "status": "active",
-        "name": f"Consumption under Coverage/{ledger.coverage_id}",
-        "coverage": [{"coverage": {"reference": f"Coverage/{ledger.coverage_id}"}}],
     }
+    if extensions:  # no empty arrays in FHIR JSON
+        account["extension"] = extensions
+    account["status"] = "active"
+    account["name"] = f"Consumption under Coverage/{ledger.coverage_id}"
+    account["coverage"] = [{"coverage": {"reference": f"Coverage/{ledger.coverage_id}"}}]
+    return account
 
 
 def _parts(ext: Json) -> dict[str, Any]:

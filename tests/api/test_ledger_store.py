@@ -33,6 +33,7 @@ async def test_round_trip_through_an_account_that_meets_the_ledger_profile(clien
     async with server.store.transaction() as tx:
         ledger = await load_ledger(tx, "pol-1")
         assert ledger.version == 0 and not ledger.insurees
+        assert (await save_ledger(server, tx, await load_ledger(tx, "pol-empty"))).version == 1  # nothing yet
         saved = await save_ledger(server, tx, apply(ledger, CLAIM))
     assert saved.version == 1
     async with server.store.transaction() as tx:
