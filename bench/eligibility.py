@@ -48,7 +48,9 @@ def _people(rng: random.Random, f: int) -> list[tuple[str, str, str]]:
     out = []
     for m in range(size):
         year = rng.randint(1950, 1995) if m < 2 else rng.randint(2000, 2023)
-        out.append((f"p{f}-{m}", f"{f:07d}{m:02d}", f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"))
+        out.append(
+            (f"p{f}-{m}", f"{f:07d}{m:02d}", f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+        )
     return out
 
 
@@ -91,7 +93,9 @@ async def _build(db: Path, families: int, seed: int) -> list[dict[str, Any]]:
     from tests.api.eligibility_data import transaction
 
     bundles, meta = _scheme(families, seed)
-    app = create_app(Settings(store=f"sqlite:///{db}", base_url="http://bench/fhir", sqlite_synchronous="NORMAL"))
+    app = create_app(
+        Settings(store=f"sqlite:///{db}", base_url="http://bench/fhir", sqlite_synchronous="NORMAL")
+    )
     rng = random.Random(seed + 1)
     t0 = time.perf_counter()
     async with app.router.lifespan_context(app):
@@ -118,7 +122,10 @@ async def _build(db: Path, families: int, seed: int) -> list[dict[str, Any]]:
                             ClaimConsumption(
                                 f"{fam['policy']}-clm{n}",
                                 who,
-                                quantities={("service", "A1"): Decimal(1), ("item", "0182"): Decimal(rng.randint(1, 12))},
+                                quantities={
+                                    ("service", "A1"): Decimal(1),
+                                    ("item", "0182"): Decimal(rng.randint(1, 12)),
+                                },
                                 categories={category: amount},
                                 deducted=Amounts(g=Decimal(min(2000, 500 * rng.randint(0, 4)))),
                                 remunerated=Amounts(g=amount),
@@ -126,8 +133,11 @@ async def _build(db: Path, families: int, seed: int) -> list[dict[str, Any]]:
                         )
                         claims += 1
                     await save_ledger(srv, tx, ledger)
-    print(f"  built {families} families, {sum(len(f['people']) for f in meta)} insurees, {claims} claims "
-          f"in {time.perf_counter() - t0:.0f}s", flush=True)
+    print(
+        f"  built {families} families, {sum(len(f['people']) for f in meta)} insurees, {claims} claims "
+        f"in {time.perf_counter() - t0:.0f}s",
+        flush=True,
+    )
     return meta
 
 
@@ -187,7 +197,11 @@ async def _run(port: int, reqs: list[tuple[bytes, str]], concurrency: int) -> di
             t0 = time.perf_counter()
             status, body = await conn.send(raw)
             latencies.append((time.perf_counter() - t0) * 1000)
-            if status != 200 or b'"CoverageEligibilityResponse"' not in body or f'"Patient/{pid}"'.encode() not in body:
+            if (
+                status != 200
+                or b'"CoverageEligibilityResponse"' not in body
+                or f'"Patient/{pid}"'.encode() not in body
+            ):
                 errors.append(f"{status}: {body[:200]!r}")
 
     start = time.perf_counter()
@@ -228,12 +242,31 @@ def main() -> None:
     port = free_port()
     extra = {"FHIR_SQLITE_SYNCHRONOUS": "NORMAL"}
     rows = []
-    with server(f"sqlite:///{run_db}", port, extra_env=extra) if args.workers == 1 else _workers(run_db, port, args.workers):
+    with (
+        server(f"sqlite:///{run_db}", port, extra_env=extra)
+        if args.workers == 1
+        else _workers(run_db, port, args.workers)
+    ):
         asyncio.run(_run(port, _bodies(meta, max(200, args.requests // 10), args.seed + 7), args.concurrency))
         result = asyncio.run(_run(port, _bodies(meta, args.requests, args.seed), args.concurrency))
-    rows.append({"families": args.families, "workers": args.workers, "concurrency": args.concurrency, **result})
-    print_table("CoverageEligibilityRequest/$submit (target: >= 1000 req/s, p99 <= 20 ms)", rows,
-                ["families", "workers", "concurrency", "requests", "req_per_s", "p50_ms", "p95_ms", "p99_ms", "errors"])
+    rows.append(
+        {"families": args.families, "workers": args.workers, "concurrency": args.concurrency, **result}
+    )
+    print_table(
+        "CoverageEligibilityRequest/$submit (target: >= 1000 req/s, p99 <= 20 ms)",
+        rows,
+        [
+            "families",
+            "workers",
+            "concurrency",
+            "requests",
+            "req_per_s",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "errors",
+        ],
+    )
     if result["first_error"]:
         print("first error:", result["first_error"])
     write_json(args.json_path, {"benchmark": "eligibility", "rows": rows})
@@ -249,9 +282,22 @@ def _workers(db: Path, port: int, workers: int):  # type: ignore[no-untyped-def]
     def run():  # type: ignore[no-untyped-def]
         env = {**os.environ, "FHIR_LOG_LEVEL": "warning", "FHIR_SQLITE_SYNCHRONOUS": "NORMAL"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fhir_server", "serve", "--port", str(port), "--store", f"sqlite:///{db}",
-             "--workers", str(workers)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "fhir_server",
+                "serve",
+                "--port",
+                str(port),
+                "--store",
+                f"sqlite:///{db}",
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.time() + 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -23,6 +24,7 @@ from .context import RequestContext
 from .definitions import load
 from .errors import FhirError, InvalidError
 from .interactions import search_parameters
+from .operations import expire_policies
 from .operations.reindex_jobs import ReindexJobs
 from .scheme.register import register as register_scheme
 from .search import ucum
@@ -81,9 +83,18 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         jobs = server.jobs
         assert jobs is not None
         await jobs.resume_all()  # $reindex jobs interrupted by the last stop
+        expiry = (
+            asyncio.create_task(expire_policies.daily(server, settings.policy_expiry_interval))
+            if settings.policy_expiry_interval > 0
+            else None
+        )
         try:
             yield
         finally:
+            if expiry is not None:
+                expiry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await expiry
             await jobs.close()
             await server.store.close()
 

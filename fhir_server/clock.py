@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 _lock = threading.Lock()
 _last = 0
@@ -31,3 +31,8 @@ def http_date(us: int) -> str:
     """RFC 7231 date for Last-Modified."""
     dt = datetime.fromtimestamp(us // 1_000_000, tz=UTC)
     return dt.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def today() -> date:
+    """The scheme's current day (UTC): enrolment dates, expiry runs, default service dates."""
+    return datetime.now(UTC).date()

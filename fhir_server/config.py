@@ -24,6 +24,7 @@
 | | ``FHIR_INSUREE_NUMBER_LENGTH`` | ``0`` (exact length of an insurance number; 0: any, DOMAIN.md §6) |
 | | ``FHIR_INSUREE_NUMBER_MODULO`` | ``0`` (check digit: 10 Luhn, n mod-n, 0 none) |
 | | ``FHIR_POLICY_ACTIVATION`` | ``1`` (paid policies: 1 Active, 2 and 3 Ready; DOMAIN.md §5.4) |
+| | ``FHIR_POLICY_EXPIRY_INTERVAL`` | ``86400`` (seconds between runs of the policy expiry job; 0: off) |
 | | ``FHIR_AGE_OF_MAJORITY`` | ``18`` (years: adult in policy value, waiting periods, limits) |
 """
 
@@ -70,6 +71,7 @@ class Settings:
     insuree_number_modulo: int = 0
     policy_activation: int = 1
     age_of_majority: int = 18
+    policy_expiry_interval: int = 86400
 
     @cached_property
     def fhir_base(self) -> str:

@@ -52,7 +52,7 @@ the discount as the exact reduction and, when quantising changed anything, a sep
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -251,6 +251,29 @@ def family_counts(product: ProductPricing, members: Iterable[Member]) -> FamilyC
         other_children=other_children,
         excluded=given - counted,
     )
+
+
+def covered_members(
+    product: ProductPricing, members: Sequence[tuple[str, Member]]
+) -> tuple[list[str], list[str]]:
+    """Which members a policy covers, and which it leaves out (DOMAIN.md §5.1 "Max members").
+
+    The same members :func:`family_counts` counts in the value: up to ``max_members``,
+    related adults first, then related children, other children and other adults, each in
+    the order given (the head first). Returns (covered keys, left-out keys)."""
+    if not product.max_members:
+        return [k for k, _ in members], []
+    groups: list[list[str]] = [[], [], [], []]
+    for key, member in members:
+        adult = member.category is AgeCategory.ADULT
+        groups[(0 if adult else 1) if not member.is_other else (3 if adult else 2)].append(key)
+    room = product.max_members
+    kept: set[str] = set()
+    for group in groups:
+        take = group[:room]
+        room -= len(take)
+        kept.update(take)
+    return [k for k, _ in members if k in kept], [k for k, _ in members if k not in kept]
 
 
 def _per_head(code: str, count: int, premium: Decimal, reason: str) -> list[Component]:

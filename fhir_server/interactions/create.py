@@ -16,6 +16,7 @@ from .conditional import matches
 from .profile_enforcement import enforce
 from .resources import Prepared, as_resource, prepare, require_type, write
 from .result import Result
+from .retry import with_retries
 
 
 async def create_in(
@@ -39,7 +40,11 @@ async def create_in(
                 existing,
                 issues=[Issue("information", "duplicate", "Resource exists: not created")],
             )
-    op = await write(server, tx, prepared, prepared.resource_type, new_id, None, "POST")
+    try:
+        op = await write(server, tx, prepared, prepared.resource_type, new_id, None, "POST")
+    except hooks.Existing as same:  # a retried create the scheme recognises (e.g. a premium's receipt)
+        existing = await tx.read(same.resource_type, same.id)
+        return Result(200, existing, issues=[*hooks.drain(), Issue("information", "duplicate", same.message)])
     return Result(201, op.stored(), location=True, issues=hooks.drain())
 
 
@@ -49,5 +54,10 @@ async def create(
     require_type(server, resource_type)
     prepared = prepare(server, as_resource(body, resource_type), resource_type)
     await enforce(server, prepared.resource)
-    async with server.store.transaction() as tx:
-        return await create_in(server, tx, prepared, new_id, if_none_exist)
+    # a create can collide only through what its hooks also write (a premium's policy): retry
+    return await with_retries(
+        server,
+        lambda tx: create_in(server, tx, prepared, new_id, if_none_exist),
+        if_match=None,
+        what=f"{resource_type} (and what it updates)",
+    )

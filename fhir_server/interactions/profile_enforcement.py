@@ -31,11 +31,14 @@ def _claims(resource: dict[str, Any]) -> bool:
     return isinstance(meta, dict) and bool(meta.get("profile"))
 
 
-async def enforce(server: Server, resource: dict[str, Any]) -> list[Issue]:
+async def enforce(server: Server, resource: dict[str, Any], *, completed: bool = False) -> list[Issue]:
     """Raise ``InvalidResourceError`` (422) when ``resource`` breaks a claimed or required
-    profile; otherwise the warnings found."""
+    profile; otherwise the warnings found.
+
+    A type whose write hooks complete it (``scheme/hooks.py``) is enforced after the hooks
+    (``completed``), on what will be stored."""
     profiles = server.profiles
-    if profiles is None:
+    if profiles is None or (not completed and server.write_hooks.completes(resource.get("resourceType"))):
         return []
     demanded = profiles.required.get(str(resource.get("resourceType")), ())
     if not demanded and not _claims(resource):

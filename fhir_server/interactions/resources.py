@@ -18,6 +18,7 @@ from ..server import Server
 from ..storage.protocol import Method, StoredVersion, Transaction, WriteOp
 from ..validation import raise_if_invalid
 from . import search_parameters
+from .profile_enforcement import enforce
 
 
 @dataclass
@@ -54,6 +55,8 @@ def prepare(
     server: Server, resource: dict[str, Any], resource_type: str, *, validated: bool = False
 ) -> Prepared:
     """Validate against the R4 definitions (unless already done) and extract the search index."""
+    if server.write_hooks.completes(resource_type):
+        return Prepared(resource_type, resource, {})  # validated and indexed after its hooks (write)
     if not validated:
         raise_if_invalid(resource, expected_type=resource_type)
     if resource_type == "SearchParameter":
@@ -95,7 +98,13 @@ async def write(
         )
         changed = await server.write_hooks.run(event)
         if prepared is not None and changed is not None:  # a hook may have changed it in place
-            prepared = Prepared(resource_type, changed, server.extractor.extract(changed))
+            prepared = Prepared(resource_type, changed, prepared.index)
+    if prepared is not None and (hooks or server.write_hooks.completes(resource_type)):
+        if server.write_hooks.completes(resource_type):  # validated on what will be stored
+            raise_if_invalid(prepared.resource, expected_type=resource_type)
+            await enforce(server, prepared.resource, completed=True)
+        if server.write_hooks.has(resource_type):
+            prepared = Prepared(resource_type, prepared.resource, server.extractor.extract(prepared.resource))
     version = (current.version if current else 0) + 1
     us = clock.now_us()
     last_updated = clock.instant(us)

@@ -50,18 +50,36 @@ class WriteEvent:
         warn(message, expression, reason)
 
 
+class Existing(Exception):
+    """Raised by a hook when the write repeats one already stored (an offline client's retry):
+    the create answers 200 with ``resource_type/id`` and stores nothing (as If-None-Exist does)."""
+
+    def __init__(self, resource_type: str, id: str, message: str) -> None:
+        super().__init__(message)
+        self.resource_type, self.id, self.message = resource_type, id, message
+
+
 Hook = Callable[[WriteEvent], Awaitable["Json | None"]]
 
 
 @dataclass
 class WriteHooks:
     by_type: dict[str, list[Hook]] = field(default_factory=dict)
+    completing: set[str] = field(default_factory=set)
 
-    def register(self, resource_type: str, hook: Hook) -> None:
+    def register(self, resource_type: str, hook: Hook, *, completes: bool = False) -> None:
+        """``completes``: the hook fills in what the server computes (a policy's value, dates,
+        status...), so the type is validated (base and profiles) after the hooks, on what
+        will be stored, instead of before them on what the client sent."""
         self.by_type.setdefault(resource_type, []).append(hook)
+        if completes:
+            self.completing.add(resource_type)
 
     def has(self, resource_type: str) -> bool:
         return resource_type in self.by_type
+
+    def completes(self, resource_type: object) -> bool:
+        return resource_type in self.completing
 
     async def run(self, event: WriteEvent) -> Json | None:
         """Run the type's hooks in order; each sees the previous one's result."""

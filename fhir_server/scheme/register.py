@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from ..operations import eligibility_submit
+from ..operations import eligibility_submit, expire_policies, record_premium, renew_policy
 from ..server import Server
+from . import policy, premium
 
 
 def register(server: Server) -> None:
-    """Register every scheme module's hooks; each module adds its own ``register`` call here."""
+    """Register every scheme module's hooks and operations (one line each)."""
+    policy.register(server)
+    premium.register(server)
+    record_premium.register(server)
+    expire_policies.register(server)
+    renew_policy.register(server)
     eligibility_submit.register(server)  # CoverageEligibilityRequest/$submit

@@ -55,13 +55,36 @@ def server_of(client: httpx.AsyncClient) -> Server:
     return server
 
 
+#: the scheme's rules check references on write (a policy's product and family, a premium's
+#: policy): load what is referred to first
+DEPENDENCY_ORDER = (
+    "Location",
+    "Organization",
+    "Practitioner",
+    "InsurancePlan",
+    "Patient",
+    "Group",
+    "Coverage",
+)
+
+
+def _load_order(path: Path) -> tuple[int, str]:
+    kind = path.name.split("-", 1)[0]
+    rank = DEPENDENCY_ORDER.index(kind) if kind in DEPENDENCY_ORDER else len(DEPENDENCY_ORDER)
+    return rank, path.name
+
+
 async def load_examples(client: httpx.AsyncClient) -> None:
     """Every example resource (not the Bundles) through the API, under its own id."""
-    for path in sorted(EXAMPLES.glob("*.json")):
+    for path in sorted(EXAMPLES.glob("*.json"), key=_load_order):
         resource = json.loads(path.read_text())
         if resource["resourceType"] == "Bundle":
             continue
         r = await client.put(f"{resource['resourceType']}/{resource['id']}", json=resource, headers=FHIR_JSON)
+        if resource["resourceType"] == "PaymentNotice" and not server_of(client).store.supports_transactions:
+            # recording a premium also writes its policy: one unit of work needs a MongoDB replica set
+            assert r.status_code == 400 and "replica set" in r.text, r.text
+            continue
         assert r.status_code in (200, 201), (path.name, r.text)
 
 
@@ -108,6 +131,8 @@ OUR_SEARCHES = [
 async def test_our_search_parameters_find_the_examples(any_client: httpx.AsyncClient) -> None:
     await load_examples(any_client)
     for rtype, params, expected in OUR_SEARCHES:
+        if rtype == "PaymentNotice" and not server_of(any_client).store.supports_transactions:
+            continue  # not loaded: see load_examples
         got = await ids(any_client, rtype, **params)
         assert got == expected, (rtype, params, got)
 
