@@ -416,7 +416,13 @@ async def submit(server: Server, call: OperationCall) -> OperationAnswer:
     prepared_request = prepare(server, request, "CoverageEligibilityRequest")
     await enforce(server, prepared_request.resource)
 
-    loaded = await loading.load(server, reference, identifier, day)
+    services = tuple(r.code for r in requested if r.kind == "service")
+    loaded = await loading.load(server, reference, identifier, day, services)
+    if loaded.service_categories:
+        requested = tuple(
+            Requested(r.kind, r.code, loaded.service_categories.get(r.code)) if r.kind == "service" else r
+            for r in requested
+        )
     decided = None
     if loaded.insuree is not None:
         decided = eligibility(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -24,7 +24,7 @@ from weakref import WeakKeyDictionary
 from .. import fhirjson
 from ..insurance.eligibility import Insuree, Policy, PolicyMember
 from ..insurance.ledger import Ledger
-from ..insurance.product import Product, ProductError, product_from_plan
+from ..insurance.product import CATEGORY_OF_SERVICE, Product, ProductError, product_from_plan
 from ..search.parser import parse_search
 from ..server import Server
 from ..storage.protocol import Page, StoredVersion
@@ -48,6 +48,8 @@ class Loaded:
     policies: list[tuple[Policy, Ledger]]
     #: policies whose product could not be read (id → message)
     broken: dict[str, str]
+    #: requested service code → its category (consultation, surgery ...) when known
+    service_categories: dict[str, str] = field(default_factory=dict)
 
 
 def _date(value: Any) -> date | None:
@@ -166,7 +168,9 @@ def concerning(policies: list[tuple[Json, Policy]], day: date) -> list[tuple[Jso
     return [max(policies, key=lambda cp: cp[1].start or date.min)]
 
 
-async def load(server: Server, reference: str | None, identifier: Json | None, day: date) -> Loaded:
+async def load(
+    server: Server, reference: str | None, identifier: Json | None, day: date, services: tuple[str, ...] = ()
+) -> Loaded:
     store = server.store
     stored, page = await find_patient(server, reference, identifier)
     if stored is None:
@@ -205,6 +209,38 @@ async def load(server: Server, reference: str | None, identifier: Json | None, d
         )
         candidates.append((coverage, policy))
     chosen = concerning(candidates, day)
-    ledgers = {v.id: v for v in await store.read_many([("Account", ledger_id(p.id)) for _, p in chosen])}
     policies = [(p, from_stored(ledgers.get(ledger_id(p.id)), p.id)) for _, p in chosen]
-    return Loaded(patient, stored.id, insuree, policies, broken)
+    categories = await _service_categories(server, [p.product for p, _ in policies], services)
+    return Loaded(patient, stored.id, insuree, policies, broken, categories)
+
+
+async def _service_categories(
+    server: Server, products: list[Product], services: tuple[str, ...]
+) -> dict[str, str]:
+    """The category (``product.CATEGORIES`` name) of each requested service, from the
+    ActivityDefinition its product entry references (extension ``medical-service-category``);
+    one round trip, only when services are asked."""
+    refs: dict[str, str] = {}
+    for code in services:
+        for product in products:
+            covered = product.covers("service", code)
+            rid = _ref_id({"reference": covered.reference}, "ActivityDefinition") if covered else None
+            if rid is not None:
+                refs[code] = rid
+                break
+    if not refs:
+        return {}
+    found = {
+        v.id: v for v in await server.store.read_many([("ActivityDefinition", r) for r in set(refs.values())])
+    }
+    out: dict[str, str] = {}
+    for code, rid in refs.items():
+        stored = found.get(rid)
+        if stored is None:
+            continue
+        for ext in _ext(fhirjson.loads(stored.body), "medical-service-category"):
+            for coding in (ext.get("valueCodeableConcept") or {}).get("coding") or ():
+                category = CATEGORY_OF_SERVICE.get(str(coding.get("code")))
+                if category is not None:
+                    out[code] = category
+    return out

@@ -19,9 +19,10 @@ IMPORTED = {"system": CS + "scheme-tag", "code": "imported"}
 PRODUCT_ID = "bhs-basic"
 
 
-def _covered(code: str, system: str, **limits: Any) -> Json:
+def _covered(code: str, system: str, reference: str | None = None, **limits: Any) -> Json:
     parts: list[Json] = [
         {"url": "code", "valueCoding": {"system": system, "code": code}},
+        *([{"url": "reference", "valueReference": {"reference": reference}}] if reference else []),
         {
             "url": "priceOrigin",
             "valueCodeableConcept": {"coding": [{"system": CS + "price-origin", "code": "P"}]},
@@ -39,7 +40,8 @@ def product() -> Json:
     - service A1: waiting 3 months adult / 1 month child, 4 per adult / 6 per child;
     - item 0182: no waiting period, 72 adult / 48 child;
     - item 0999: waiting 6 months (adult and child), unlimited;
-    - categories: 12 visits, 2 hospitalizations, 150,000 for surgery; ceilings: general
+    - A1 is a consultation (ActivityDefinition/service-a1-consultation, the example);
+    - categories: 3 consultations, 12 visits, 2 hospitalizations, 150,000 for surgery; ceilings: general
       per policy 500,000 + 50,000 per member beyond 4, at most 800,000; deductible 2,000.
     """
     plan = json.loads((ROOT / "examples" / "InsurancePlan-bhs-basic.json").read_text(encoding="utf-8"))
@@ -48,9 +50,29 @@ def product() -> Json:
         "https://openimis.org/fhir/medical-service-code",
         "https://openimis.org/fhir/medical-item-code",
     )
+    plan["extension"].append(
+        {
+            "url": SD + "product-category-limit",
+            "extension": [
+                {
+                    "url": "kind",
+                    "valueCodeableConcept": {
+                        "coding": [{"system": CS + "category-limit-kind", "code": "count-consultation"}]
+                    },
+                },
+                {"url": "value", "valueUnsignedInt": 3},
+            ],
+        }
+    )
     plan["coverage"][0]["extension"] = [
         _covered(
-            "A1", svc, waitingPeriodAdult=3, waitingPeriodChild=1, quantityLimitAdult=4, quantityLimitChild=6
+            "A1",
+            svc,
+            "ActivityDefinition/service-a1-consultation",
+            waitingPeriodAdult=3,
+            waitingPeriodChild=1,
+            quantityLimitAdult=4,
+            quantityLimitChild=6,
         ),
         _covered("0182", item, quantityLimitAdult=72, quantityLimitChild=48),
         _covered("0999", item, waitingPeriodAdult=6, waitingPeriodChild=6),
@@ -168,7 +190,10 @@ def scheme() -> list[Json]:
         patient("massawe-child2", "100000004", "2006-05-01", f, False, "4"),  # 18 on 2024-05-01
         patient("massawe-other", "100000005", "1950-01-01", f, False, "7"),
     ]
-    out: list[Json] = [product(), *people]
+    service = json.loads(
+        (ROOT / "examples" / "ActivityDefinition-service-a1-consultation.json").read_text("utf-8")
+    )
+    out: list[Json] = [product(), service, *people]
     out.append(family(f, "massawe-head", [p["id"] for p in people], "100000001"))
     out.append(
         policy(

@@ -159,6 +159,22 @@ async def test_consumption_from_the_ledger_reduces_what_is_left(sch: httpx.Async
     assert benefits(general)["total_ceiling"]["usedMoney"]["value"] == 160000
 
 
+async def test_a_service_of_a_category_at_its_limit_is_excluded(sch: httpx.AsyncClient) -> None:
+    server: Server = sch._transport.app.state.server  # type: ignore[attr-defined]
+    async with server.store.transaction() as tx:
+        ledger = await load_ledger(tx, "policy-massawe-2024")
+        for n in range(3):  # three consultations (the product allows 3), none of them A1
+            claim = ClaimConsumption(f"c-{n}", "massawe-spouse", categories={"consultation": D(1000)})
+            ledger = apply(ledger, claim)
+        await save_ledger(server, tx, ledger)
+    r = await submit(sch, request({"reference": "Patient/massawe-spouse"}, items=[item("service", "A1")]))
+    a1, general = r.json()["insurance"][0]["item"]
+    assert a1["excluded"] is True and reason(a1) == "category-limit-reached"
+    assert benefits(a1)["service_left"]["usedUnsignedInt"] == 0
+    consult = benefits(general)["consultations_left"]
+    assert consult["allowedUnsignedInt"] == 3 and consult["usedUnsignedInt"] == 3
+
+
 async def test_waiting_period_boundaries_over_http(sch: httpx.AsyncClient) -> None:
     async def a1(day: str, who: str = "massawe-head") -> Json:
         r = await submit(sch, request({"reference": f"Patient/{who}"}, day, [item("service", "A1")]))
