@@ -468,6 +468,7 @@ async def on_write(event: WriteEvent) -> Json | None:
     """The Coverage write hook."""
     resource = event.resource
     if resource is None:  # delete
+        await _check_delete(event)
         return None
     if not is_policy(resource):
         return resource
@@ -498,6 +499,23 @@ async def on_write(event: WriteEvent) -> Json | None:
             )
         return complete(server, resource, terms, current)
     return _update_paid(resource, current)
+
+
+async def _check_delete(event: WriteEvent) -> None:
+    """A policy with recorded premiums is not deleted: suspend it (openIMIS refuses to delete a
+    policy used in claims; its premiums would be left pointing at nothing)."""
+    from .premium import premiums_of
+
+    if event.current is None or event.current.deleted:
+        return
+    if await premiums_of(event.server, event.tx, event.id):
+        raise BusinessRuleError(
+            f"Coverage/{event.id} has recorded premiums: suspend it (policy-status 4) instead of deleting it",
+            "Coverage",
+            reason="policy-has-premiums",
+            status=409,
+            issue_code="conflict",
+        )
 
 
 def _paid(current: Json) -> bool:
@@ -551,6 +569,7 @@ async def sync_family_policies(server: Server, tx: Transaction, family_id: str, 
     - a new active member of an idle policy joins as a founding member and the value is
       recomputed; of a paid policy, joins on ``day`` and is covered from the payment that
       covers the recomputed value (§5.4, ``member_effective_date``);
+    - the value of a paid policy never shrinks: a member leaving does not refund anything;
     - expired and suspended policies are left alone.
     """
     from .premium import refresh_members  # the premium service owns activation dates
@@ -572,16 +591,18 @@ async def sync_family_policies(server: Server, tx: Transaction, family_id: str, 
                 changed = True
         present = {e.patient for e in entries if e.expiry is None or e.expiry > day}
         idle = status_of(policy) is PolicyStatus.IDLE and not _paid(policy)
+        joined = False
         for m in covered:
             if m.patient_id not in present:
                 entries.append(MemberEntry(m.patient_id, None if idle else day))
-                changed = True
+                changed = joined = True
         if not changed:
             continue
-        start = period_of(policy)[0] or terms.enroll_date
-        priced = value_of(server, terms, start, covered)
         updated = dict(policy)
-        _set_money(updated, "policy-value", priced.value, terms.product.currency)
+        if idle or joined:  # the price follows the family until paid, and grows with a new member
+            start = period_of(policy)[0] or terms.enroll_date
+            priced = value_of(server, terms, start, covered)
+            _set_money(updated, "policy-value", priced.value, terms.product.currency)
         set_members(updated, entries)
         await refresh_members(server, tx, updated)
 

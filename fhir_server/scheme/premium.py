@@ -160,7 +160,10 @@ MESSAGES = {
 async def on_write(event: WriteEvent) -> Json | None:
     """The PaymentNotice write hook."""
     resource = event.resource
-    if resource is None or not is_premium(resource):
+    if resource is None:
+        _check_delete(event)
+        return None
+    if not is_premium(resource):
         return resource
     tx, server = event.tx, event.server
     policy_id = fhir.ref_id(resource.get("request"), "Coverage")
@@ -210,6 +213,21 @@ async def on_write(event: WriteEvent) -> Json | None:
     fhir.set_value(updated, "policy-effective-date", "Date", effective)
     await refresh_members(server, tx, updated, payment)
     return resource
+
+
+def _check_delete(event: WriteEvent) -> None:
+    if event.current is None or event.current.deleted:
+        return
+    current = fhirjson.loads(event.current.body)
+    if is_premium(current) and counts(current):
+        raise BusinessRuleError(
+            f"PaymentNotice/{event.id} is a recorded premium: cancel it (status cancelled) instead of "
+            "deleting it, so the policy's history stays whole",
+            "PaymentNotice",
+            reason="premium-delete",
+            status=409,
+            issue_code="conflict",
+        )
 
 
 def _same_payment(other: Json, policy_id: str, payment: Payment) -> bool:

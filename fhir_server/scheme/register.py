@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ..operations import eligibility_submit, expire_policies, record_premium, renew_policy
 from ..server import Server
-from . import policy, premium
+from . import policy, premium, product
 
 
 def register(server: Server) -> None:
     """Register every scheme module's hooks and operations (one line each)."""
+    product.register(server)
     policy.register(server)
     premium.register(server)
     record_premium.register(server)

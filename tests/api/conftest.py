@@ -21,6 +21,7 @@ FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
 
 def make_settings(tmp_path: Path, **kw: object) -> Settings:
+    kw.setdefault("policy_expiry_interval", 0)  # no expiry job racing the tests (tested on its own)
     return Settings(store=f"sqlite:///{tmp_path / 'fhir.db'}", base_url=BASE, **kw)  # type: ignore[arg-type]
 
 

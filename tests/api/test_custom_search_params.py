@@ -39,7 +39,10 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def make_app(kind: str, tmp_path: Path, **settings: Any) -> FastAPI:
     if kind == "sqlite":
         return create_app(make_settings(tmp_path, **settings))
-    return create_app(Settings(store="mongodb://unused", base_url=BASE, **settings), store=mongo_store())
+    return create_app(
+        Settings(store="mongodb://unused", base_url=BASE, policy_expiry_interval=0, **settings),
+        store=mongo_store(),
+    )
 
 
 @pytest.fixture(params=["sqlite", "mongo"])

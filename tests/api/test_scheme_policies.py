@@ -11,11 +11,18 @@ The family of five (head, spouse, two children, one "Others" adult) is worth:
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from fhir_server.app import create_app
+from fhir_server.config import Settings
+from tests.api.conftest import BASE, make_settings
 from tests.api.scheme_builders import (
     FHIR_JSON,
     SD,
@@ -25,8 +32,49 @@ from tests.api.scheme_builders import (
     product,
     put,
 )
+from tests.api.test_mongo_backend import mongo_store
 
 Json = dict[str, Any]
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+async def client(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """SQLite, and a real MongoDB replica set when FHIR_TEST_MONGODB_URI is set: the scheme's
+    units of work write several resources, which a standalone MongoDB (mongomock in CI) refuses
+    (see test_a_standalone_mongodb_refuses_a_premium_cleanly)."""
+    if request.param == "sqlite":
+        app = create_app(make_settings(tmp_path))
+    else:
+        if not os.environ.get("FHIR_TEST_MONGODB_URI"):
+            pytest.skip("needs a MongoDB replica set (FHIR_TEST_MONGODB_URI)")
+        app = create_app(
+            Settings(store="mongodb://unused", base_url=BASE, policy_expiry_interval=0), store=mongo_store()
+        )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
+            yield c
+
+
+async def test_a_standalone_mongodb_refuses_a_premium_cleanly() -> None:
+    app = create_app(
+        Settings(store="mongodb://unused", base_url=BASE, policy_expiry_interval=0), store=mongo_store()
+    )
+    if os.environ.get("FHIR_TEST_MONGODB_URI"):
+        pytest.skip("mongomock only: a real server may be a replica set")
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c,
+    ):
+        cov = await sell(c)
+        assert status(cov) == "1"  # selling writes one resource: fine on a standalone server
+        r = await c.post(
+            "PaymentNotice", json=premium(cov["id"], "S-1", "16500", "2026-03-05"), headers=FHIR_JSON
+        )
+        assert r.status_code == 400 and "replica set" in r.text
+        assert (await c.get("PaymentNotice")).json().get("entry") is None
+        assert (await c.get(f"Coverage/{cov['id']}")).json()["meta"]["versionId"] == "1"
 
 
 def ext(resource: Json, name: str) -> Any:
@@ -335,7 +383,11 @@ async def test_two_instalments_recorded_at_once_both_count(client: httpx.AsyncCl
     )
     assert a.status_code == b.status_code == 200, (a.text, b.text)
     final = (await client.get(f"Coverage/{cov['id']}")).json()
-    assert status(final) == "2" and ext(final, "policy-effective-date") == "2026-03-03"
+    # paid by whichever was recorded second: from its pay date
+    assert status(final) == "2" and ext(final, "policy-effective-date") in ("2026-03-02", "2026-03-03")
+    completing = a if "paid-exact" in a.text else b
+    assert "paid-exact" in completing.text and "partial-payment" in (b if completing is a else a).text
+    assert ext(final, "policy-effective-date") == out(completing.json(), "payment")["paymentDate"]
     listed = (await client.get("PaymentNotice", params={"request": f"Coverage/{cov['id']}"})).json()
     assert len(listed["entry"]) == 2
 
@@ -370,3 +422,142 @@ async def test_an_imported_policy_is_kept_as_given(client: httpx.AsyncClient) ->
     r = await client.post("Coverage", json=legacy, headers=FHIR_JSON)
     assert r.status_code == 201, r.text
     assert ext(r.json(), "policy-value")["value"] == 123.45 and status(r.json()) == "2"
+
+
+async def _sync(client: httpx.AsyncClient, family_id: str, day: str) -> None:
+    from datetime import date
+
+    from fhir_server.scheme.policy import sync_family_policies
+
+    server = client._transport.app.state.server  # type: ignore[attr-defined]
+    async with server.store.transaction() as tx:
+        await sync_family_policies(server, tx, family_id, date.fromisoformat(day))
+
+
+async def test_a_member_joining_a_paid_policy_is_covered_from_the_payment_that_covers_them(
+    client: httpx.AsyncClient,
+) -> None:
+    from tests.api.scheme_builders import FIVE, family, insuree
+
+    cov = await sell(client)
+    await client.post(f"Coverage/{cov['id']}/$record-premium", json=record("16500", "2026-03-20", "J-1"))
+    await put(client, insuree("amani-kweka", "100000056", "family-kweka", "2024-01-05", "male", 4))
+    ids = [m[0] for m in FIVE] + ["amani-kweka"]
+    await put(client, family("family-kweka", ids[0], FIVE[0][1], ids))
+    await _sync(client, "family-kweka", "2026-04-10")
+    pol = (await client.get(f"Coverage/{cov['id']}")).json()
+    # 3 related children now: 2 adults + 2 children fill the threshold of 4, one extra child 1,500;
+    # registration and assembly for 6 members: 6 × 700 = 4,200 → 10,000 + 1,500 + 3,000 + 4,200
+    assert Decimal(str(ext(pol, "policy-value")["value"])) == Decimal("18700.00")
+    joined = members(pol)["amani-kweka"]
+    assert joined["joined"] == "2026-04-10" and "effectiveDate" not in joined  # 2,200 short
+    assert members(pol)["juma-kweka"]["effectiveDate"] == "2026-03-20"
+    assert status(pol) == "2"
+    r = await client.post(f"Coverage/{cov['id']}/$record-premium", json=record("2200", "2026-04-15", "J-2"))
+    pol = out(r.json(), "policy")
+    assert status(pol) == "2" and ext(pol, "policy-effective-date") == "2026-03-20"
+    assert members(pol)["amani-kweka"]["effectiveDate"] == "2026-04-15"
+    assert members(pol)["amani-kweka"]["expiryDate"] == "2027-02-28"
+    # syncing again changes nothing
+    version = pol["meta"]["versionId"]
+    await _sync(client, "family-kweka", "2026-04-20")
+    assert (await client.get(f"Coverage/{cov['id']}")).json()["meta"]["versionId"] == version
+
+
+async def test_a_member_who_dies_or_leaves_stops_being_covered(client: httpx.AsyncClient) -> None:
+    from tests.api.scheme_builders import FIVE, family, insuree
+
+    cov = await sell(client)
+    await client.post(f"Coverage/{cov['id']}/$record-premium", json=record("16500", "2026-03-20", "D-1"))
+    grandma = insuree("bibi-kweka", "100000045", "family-kweka", "1950-01-10", "female", 7)
+    grandma["extension"].append(
+        {
+            "url": SD + "insuree-status",
+            "valueCodeableConcept": {
+                "coding": [{"system": "https://openimis.org/fhir/CodeSystem/insuree-status", "code": "DE"}]
+            },
+        }
+    )
+    await put(client, grandma)
+    ids = [m[0] for m in FIVE if m[0] != "neema-kweka"]  # neema leaves the family
+    await put(client, family("family-kweka", ids[0], FIVE[0][1], ids))
+    await _sync(client, "family-kweka", "2026-06-30")
+    pol = (await client.get(f"Coverage/{cov['id']}")).json()
+    got = members(pol)
+    assert (
+        got["bibi-kweka"]["expiryDate"] == "2026-06-30" and got["neema-kweka"]["expiryDate"] == "2026-06-30"
+    )
+    assert got["juma-kweka"]["expiryDate"] == "2027-02-28"
+    assert Decimal(str(ext(pol, "policy-value")["value"])) == Decimal("16500.00")  # nothing refunded
+
+
+async def test_the_daily_job_expires_ended_policies_when_the_server_starts(tmp_path: Any) -> None:
+    import asyncio
+
+    from fhir_server.app import create_app
+    from tests.api.conftest import BASE, make_settings
+
+    def client_of(app: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE + "/")
+
+    app = create_app(make_settings(tmp_path))  # no job
+    async with app.router.lifespan_context(app), client_of(app) as c:
+        old = await sell(c, enrol="2025-01-10")
+        await c.post(f"Coverage/{old['id']}/$record-premium", json=record("16500", "2025-01-15", "Y-1"))
+    app = create_app(make_settings(tmp_path, policy_expiry_interval=3600))
+    async with app.router.lifespan_context(app), client_of(app) as c:
+        for _ in range(100):
+            got = (await c.get(f"Coverage/{old['id']}")).json()
+            if status(got) == "8":
+                break
+            await asyncio.sleep(0.05)
+        assert status(got) == "8" and got["status"] == "cancelled"
+
+
+async def test_a_product_that_cannot_price_a_policy_is_refused(client: httpx.AsyncClient) -> None:
+    broken = product()
+    broken["coverage"][0]["benefit"][0]["limit"] = broken["coverage"][0]["benefit"][0]["limit"][1:]
+    r = await client.put("InsurancePlan/tst", json=broken, headers=FHIR_JSON)
+    assert r.status_code == 422, r.text
+    issue = r.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "product-incomplete"
+    assert issue["expression"] == ["InsurancePlan.coverage.benefit.limit"]
+    assert (await client.put("InsurancePlan/tst", json=product(), headers=FHIR_JSON)).status_code == 201
+
+
+async def test_a_bad_start_cycle_points_at_it(client: httpx.AsyncClient) -> None:
+    r = await client.put("InsurancePlan/tst", json=product(cycles=("31-02",)), headers=FHIR_JSON)
+    assert r.status_code == 422
+    assert r.json()["issue"][0]["expression"] == ["InsurancePlan.extension[0].value"]
+
+
+async def test_paid_policies_and_recorded_premiums_are_not_deleted(client: httpx.AsyncClient) -> None:
+    cov = await sell(client)
+    r = await client.post(f"Coverage/{cov['id']}/$record-premium", json=record("100", "2026-03-02", "DEL-1"))
+    payment = out(r.json(), "payment")
+    r = await client.delete(f"Coverage/{cov['id']}")
+    assert r.status_code == 409 and "policy-has-premiums" in r.text
+    r = await client.delete(f"PaymentNotice/{payment['id']}")
+    assert r.status_code == 409 and "premium-delete" in r.text
+    cancelled = dict(payment, status="cancelled")
+    r = await client.put(f"PaymentNotice/{payment['id']}", json=cancelled, headers=FHIR_JSON)
+    assert r.status_code == 200, r.text
+    assert (await client.delete(f"PaymentNotice/{payment['id']}")).status_code == 200
+    assert (await client.delete(f"Coverage/{cov['id']}")).status_code == 200
+
+
+async def test_renewal_follows_the_conversion_product_chain(client: httpx.AsyncClient) -> None:
+    await put(client, product("tst3", "TST03"))
+    conversion = {"url": SD + "product-conversion", "valueReference": {"reference": "InsurancePlan/tst3"}}
+    await put(client, product("tst2", "TST02", extensions=[conversion]))
+    to_two = {"url": SD + "product-conversion", "valueReference": {"reference": "InsurancePlan/tst2"}}
+    cov = await sell(client, extensions=[to_two])  # TST01 → TST02 → TST03
+    r = await client.post(
+        f"Coverage/{cov['id']}/$renew", json={"resourceType": "Parameters", "parameter": []}
+    )
+    assert r.status_code == 201, r.text
+    new = out(r.json(), "policy")
+    assert (
+        ext(new, "policy-product") == {"reference": "InsurancePlan/tst3"}
+        and new["class"][0]["value"] == "TST03"
+    )

@@ -30,7 +30,9 @@ async def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     else:
         store = mongo_store()
         store.chain_limit = 5
-        app = create_app(Settings(store="mongodb://unused", base_url=BASE), store=store)
+        app = create_app(
+            Settings(store="mongodb://unused", base_url=BASE, policy_expiry_interval=0), store=store
+        )
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE + "/")
     async with app.router.lifespan_context(app), client as c:
         await load_examples(c)
