@@ -292,3 +292,46 @@ async def test_bad_input(sch: httpx.AsyncClient, body: Json, status: int, expres
 async def test_get_is_not_allowed(sch: httpx.AsyncClient) -> None:
     r = await sch.get("CoverageEligibilityRequest/$submit")
     assert r.status_code == 405
+
+
+async def test_end_to_end_with_a_policy_sold_and_paid_through_the_policy_service(
+    client: httpx.AsyncClient,
+) -> None:
+    """The policy service (POST Coverage, PaymentNotice) makes the policy; eligibility reads it."""
+    from tests.api.scheme_builders import FHIR_JSON, covered, family_of_five, policy, premium, product, put
+
+    items = [covered("service", "A1", priceOrigin="P", waitingPeriodAdult=2, waitingPeriodChild=0)]
+    await put(client, product(covered_items=items))
+    ids = await family_of_five(client)
+    r = await client.post(
+        "Coverage", json=policy("tst", "family-kweka", "2026-03-01", head=ids[0]), headers=FHIR_JSON
+    )
+    assert r.status_code == 201, r.text
+    cov = r.json()
+
+    async def ask(day: str, who: str = "juma-kweka") -> Json:
+        body = request({"reference": f"Patient/{who}"}, day, [item("service", "A1"), item("item", "X9")])
+        answer = await submit(client, body)
+        assert answer.status_code == 200, answer.text
+        await valid(client, answer.json())
+        return answer.json()  # type: ignore[no-any-return]
+
+    idle = (await ask("2026-04-01"))["insurance"][0]
+    assert idle["inforce"] is False and reason(idle) == "idle"
+    paid = await client.post(
+        "PaymentNotice", json=premium(cov["id"], "RC-1", "16500", "2026-03-20"), headers=FHIR_JSON
+    )
+    assert paid.status_code == 201, paid.text
+    # covered from 2026-03-20; A1's adult waiting period of 2 months ends on 2026-05-20
+    before = (await ask("2026-05-19"))["insurance"][0]
+    assert before["inforce"] is True
+    a1, x9 = before["item"][:2]
+    assert a1["excluded"] is True and reason(a1) == "waiting-period"
+    assert benefits(a1)["min_date_service"]["allowedString"] == "2026-05-20"
+    assert x9["excluded"] is True and reason(x9) == "not-covered"
+    on = (await ask("2026-05-20"))["insurance"][0]
+    assert on["item"][0]["excluded"] is False
+    child = (await ask("2026-03-20", "baraka-kweka"))["insurance"][0]  # no waiting period for children
+    assert child["item"][0]["excluded"] is False
+    outside = (await ask("2026-03-19"))["insurance"][0]  # before the payment: not covered yet
+    assert outside["inforce"] is False and reason(outside) == "member-not-yet-effective"
