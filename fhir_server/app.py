@@ -23,7 +23,7 @@ from .api.routes import Dispatcher, prefer_of
 from .config import Settings
 from .context import RequestContext
 from .definitions import load
-from .errors import FhirError, InvalidError
+from .errors import ConflictError, FhirError, InvalidError
 from .interactions import search_parameters
 from .operations import expire_policies
 from .operations.reindex_jobs import ReindexJobs
@@ -33,7 +33,7 @@ from .search.extract import Extractor
 from .search.profiles import load_search_parameters
 from .search.registry import SearchRegistry
 from .server import Server
-from .storage.protocol import Store
+from .storage.protocol import Store, VersionConflict
 from .stores import open_store
 from .terminology import Terminology
 from .validation.invariants import rule_system
@@ -133,6 +133,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 response = await dispatcher.dispatch(request, segments, fmt, ctx)
         except FhirError as err:
             response = error_response(err, fmt)
+        except VersionConflict as conflict:  # a unit that is not redone lost an optimistic race
+            response = error_response(ConflictError(f"Concurrent change: {conflict}"), fmt)
         except RecursionError:
             response = error_response(
                 InvalidError("Content is nested too deeply", issue_code="structure"), fmt

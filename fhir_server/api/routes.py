@@ -54,7 +54,7 @@ from ..operations import install_package, reindex
 from ..operations import terminology as terminology_ops
 from ..operations import validate as validate_op
 from ..operations.registry import OperationAnswer, OperationCall
-from ..scheme import hooks
+from ..scheme import hooks, photos
 from ..server import Server
 from .body import parse_json, read_body
 from .negotiation import FORM, JSON_PATCH, check_body_type
@@ -260,6 +260,8 @@ class Dispatcher:
             headers = version_headers(stored, server.base_url, False)
             if not_modified(request, stored.version, stored.last_updated_us):
                 return Response(b"", 304, headers=headers)
+            if rtype == "Binary" and (raw := photos.raw_response(request.headers.get("accept"), stored)):
+                return raw  # the content in its native form (http.html#binary)
             return fmt.render(self.subset(stored.body, params), 200, headers)
         if method == "PUT":
             body, _ = await self.body(request)

@@ -92,6 +92,7 @@ async def write(
 
     The scheme's write hooks for the type run first, in this unit of work (``scheme/hooks.py``);
     ``hooks=False`` is for the services' own nested writes."""
+    event: WriteEvent | None = None
     if hooks and server.write_hooks.has(resource_type):
         event = WriteEvent(
             server, tx, resource_type, id, None if prepared is None else prepared.resource, current, method
@@ -124,5 +125,7 @@ async def write(
         method=method,
     )
     await tx.write(op)
+    for step in event.after if event is not None else ():  # the hooks' steps after the write
+        await step()
     search_parameters.note_write(resource_type, id)
     return op

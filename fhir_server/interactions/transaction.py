@@ -17,6 +17,7 @@ from typing import Any
 
 from ..context import RequestContext
 from ..errors import FhirError, InvalidError, NotSupportedError, PreconditionFailedError
+from ..scheme import hooks
 from ..server import Server
 from ..storage.protocol import Transaction
 from ..validation import raise_if_invalid
@@ -119,6 +120,7 @@ async def transaction(server: Server, ctx: RequestContext, entries: list[Entry])
     _validate(server, entries)
     await _enforce_profiles(server, entries)
     results: dict[int, Result] = {}
+    hooks.start_deferring()  # entries come in any order: checks on later entries wait (scheme/hooks.py)
     async with server.store.transaction() as tx:
         refs = ReferenceMap(server, tx)
         ids, results = await _identities(server, ctx, tx, entries, refs)
@@ -137,6 +139,7 @@ async def transaction(server: Server, ctx: RequestContext, entries: list[Entry])
                 )
             except FhirError as err:
                 raise locate(err, entry) from None
+        await hooks.run_deferred()
     out: list[dict[str, Any]] = []
     for entry in entries:
         if entry.method in ("GET", "HEAD"):

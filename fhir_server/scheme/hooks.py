@@ -45,9 +45,15 @@ class WriteEvent:
     resource: Json | None
     current: StoredVersion | None
     method: Method
+    # run after this write is in the unit (``then``), e.g. a service that reads what was written
+    after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def warn(self, message: str, expression: str | None = None, reason: str | None = None) -> None:
         warn(message, expression, reason)
+
+    def then(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` in this unit once the write itself is in it (reads in the unit see it)."""
+        self.after.append(step)
 
 
 class Existing(Exception):
@@ -119,3 +125,38 @@ def drain() -> list[Issue]:
     out = list(sink)
     sink.clear()
     return out
+
+
+# ---------------------------------------------------------------- deferred checks
+
+Deferred = Callable[[], Awaitable[None]]
+_DEFERRED: ContextVar[list[Deferred] | None] = ContextVar("scheme_deferred", default=None)
+
+
+def start_deferring() -> list[Deferred]:
+    """Start a unit whose writes arrive in any order (a transaction Bundle): checks that
+    depend on a resource written later in the unit are deferred to ``run_deferred``."""
+    pending: list[Deferred] = []
+    _DEFERRED.set(pending)
+    return pending
+
+
+def deferring() -> bool:
+    """True inside a unit that runs deferred checks before it commits."""
+    return _DEFERRED.get() is not None
+
+
+def defer(check: Deferred) -> None:
+    """Run ``check`` at the end of the unit (``run_deferred``); it may raise to refuse it."""
+    pending = _DEFERRED.get()
+    if pending is None:
+        raise RuntimeError("defer() outside a unit that runs deferred checks")
+    pending.append(check)
+
+
+async def run_deferred() -> None:
+    """Run (and forget) the deferred checks, in order; a check may defer no further."""
+    pending = _DEFERRED.get()
+    _DEFERRED.set(None)
+    for check in pending or ():
+        await check()

@@ -1,4 +1,4 @@
-"""The consumption ledger of a policy stored as one FHIR ``Account`` (docs/decisions/0015).
+"""The consumption ledger of a policy stored as one FHIR ``Account`` (docs/decisions/0016).
 
 ``Account/ledger-<Coverage id>`` claims ``…/StructureDefinition/ledger``: ``coverage``
 names the policy, and four extensions carry :class:`~fhir_server.insurance.ledger.Ledger`:

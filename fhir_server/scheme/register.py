@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..operations import eligibility_submit, expire_policies, record_premium, renew_policy
 from ..server import Server
-from . import policy, premium, product
+from . import family, insuree, policy, premium, product
 
 
 def register(server: Server) -> None:
@@ -15,4 +15,6 @@ def register(server: Server) -> None:
     record_premium.register(server)
     expire_policies.register(server)
     renew_policy.register(server)
+    server.write_hooks.register("Patient", insuree.hook)  # insurance number, family, status, photo
+    server.write_hooks.register("Group", family.hook)  # head, members, moves, quantity
     eligibility_submit.register(server)  # CoverageEligibilityRequest/$submit

@@ -435,15 +435,21 @@ async def _sync(client: httpx.AsyncClient, family_id: str, day: str) -> None:
 
 
 async def test_a_member_joining_a_paid_policy_is_covered_from_the_payment_that_covers_them(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from datetime import date
+
+    from fhir_server import clock
     from tests.api.scheme_builders import FIVE, family, insuree
 
     cov = await sell(client)
     await client.post(f"Coverage/{cov['id']}/$record-premium", json=record("16500", "2026-03-20", "J-1"))
+    # amani names the family: it joins it, and the family's policies are synced that day
+    monkeypatch.setattr(clock, "today", lambda: date(2026, 4, 10))
     await put(client, insuree("amani-kweka", "100000056", "family-kweka", "2024-01-05", "male", 4))
     ids = [m[0] for m in FIVE] + ["amani-kweka"]
     await put(client, family("family-kweka", ids[0], FIVE[0][1], ids))
+    monkeypatch.undo()
     await _sync(client, "family-kweka", "2026-04-10")
     pol = (await client.get(f"Coverage/{cov['id']}")).json()
     # 3 related children now: 2 adults + 2 children fill the threshold of 4, one extra child 1,500;
