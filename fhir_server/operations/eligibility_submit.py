@@ -451,4 +451,6 @@ async def submit(server: Server, call: OperationCall) -> OperationAnswer:
 
 
 def register(server: Server) -> None:
-    server.operations.add("CoverageEligibilityRequest", "$submit", submit, levels=("type",))
+    server.operations.add(
+        "CoverageEligibilityRequest", "$submit", submit, levels=("type",), definition="eligibility-submit"
+    )
