@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 import uuid
@@ -80,6 +81,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         # load the UCUM unit registry now (~0.5 s) rather than inside the first request with a quantity
         await asyncio.to_thread(ucum.canonical, "mg")
         logs.log(logger, logging.INFO, "started", store=server.store.name, base=server.base_url)
+        # what start-up loaded (definitions, profiles, registries) lives as long as the process:
+        # keep it out of the collector's generations so full collections stay short (tail latency)
+        gc.collect()
+        gc.freeze()
         jobs = server.jobs
         assert jobs is not None
         await jobs.resume_all()  # $reindex jobs interrupted by the last stop

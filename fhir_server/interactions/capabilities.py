@@ -70,6 +70,17 @@ def include_lists(server: Server) -> tuple[dict[str, list[str]], dict[str, list[
     return includes, revincludes
 
 
+def registered(server: Server, rtype: str) -> list[dict[str, Any]]:
+    """The scheme's operations on ``rtype`` (operations/registry.py), with our OperationDefinitions."""
+    return [
+        {
+            "name": name.lstrip("$"),
+            "definition": f"{server.settings.canonical_base}/OperationDefinition/{r.definition}",
+        }
+        for name, r in server.operations.of_type(rtype)
+    ]
+
+
 def capability_statement(server: Server) -> dict[str, Any]:
     resources = []
     includes, revincludes = include_lists(server)
@@ -97,7 +108,8 @@ def capability_statement(server: Server) -> dict[str, Any]:
                 "searchInclude": includes.get(rtype),
                 "searchRevInclude": revincludes.get(rtype),
                 "searchParam": params,
-                "operation": terminology_ops.capability_operations(rtype),
+                "operation": (terminology_ops.capability_operations(rtype) or []) + registered(server, rtype)
+                or None,
             }
         )
         resources[-1] = {k: v for k, v in resources[-1].items() if v is not None}
@@ -132,7 +144,12 @@ def capability_statement(server: Server) -> dict[str, Any]:
                     for name in ("reindex", "install-package", "packages", "uninstall-package")
                 ]
                 # [Type]/$validate, [Type]/[id]/$validate (operations/validate.py)
-                + [{"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}],
+                + [
+                    {
+                        "name": "validate",
+                        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+                    }
+                ],
             }
         ],
     }

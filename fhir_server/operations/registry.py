@@ -49,6 +49,7 @@ class Registered:
     handler: Handler
     levels: frozenset[Level]
     methods: frozenset[str] = frozenset({"POST"})
+    definition: str = ""  # the id of its OperationDefinition in profiles/
 
 
 @dataclass
@@ -62,9 +63,17 @@ class Operations:
         handler: Handler,
         levels: tuple[Level, ...],
         methods: tuple[str, ...] = ("POST",),
+        definition: str | None = None,
     ) -> None:
-        """Register ``name`` (with its $) on ``resource_type`` (None: system level)."""
-        self.by_key[(resource_type, name)] = Registered(handler, frozenset(levels), frozenset(methods))
+        """Register ``name`` (with its $) on ``resource_type`` (None: system level); ``definition``
+        is the id of its OperationDefinition in profiles/ (default: the name without $)."""
+        self.by_key[(resource_type, name)] = Registered(
+            handler, frozenset(levels), frozenset(methods), definition or name.lstrip("$")
+        )
+
+    def of_type(self, resource_type: str | None) -> list[tuple[str, Registered]]:
+        """The operations registered on ``resource_type``, by name."""
+        return sorted((n, r) for (t, n), r in self.by_key.items() if t == resource_type)
 
     def find(self, resource_type: str | None, name: str) -> Registered | None:
         return self.by_key.get((resource_type, name))

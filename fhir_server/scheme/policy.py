@@ -504,10 +504,21 @@ async def on_write(event: WriteEvent) -> Json | None:
 async def _check_delete(event: WriteEvent) -> None:
     """A policy with recorded premiums is not deleted: suspend it (openIMIS refuses to delete a
     policy used in claims; its premiums would be left pointing at nothing)."""
+    from .ledger import load_ledger
     from .premium import premiums_of
 
     if event.current is None or event.current.deleted:
         return
+    ledger = await load_ledger(event.tx, event.id)
+    if ledger.claims:
+        raise BusinessRuleError(
+            f"Coverage/{event.id} was used by {len(ledger.claims)} claim(s) (its consumption ledger): "
+            "it cannot be deleted; suspend it instead",
+            "Coverage",
+            reason="policy-used-in-claims",
+            status=409,
+            issue_code="conflict",
+        )
     if await premiums_of(event.server, event.tx, event.id):
         raise BusinessRuleError(
             f"Coverage/{event.id} has recorded premiums: suspend it (policy-status 4) instead of deleting it",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..operations import expire_policies, record_premium, renew_policy
+from ..operations import eligibility_submit, expire_policies, record_premium, renew_policy
 from ..server import Server
 from . import family, insuree, policy, premium, product
 
@@ -17,3 +17,4 @@ def register(server: Server) -> None:
     renew_policy.register(server)
     server.write_hooks.register("Patient", insuree.hook)  # insurance number, family, status, photo
     server.write_hooks.register("Group", family.hook)  # head, members, moves, quantity
+    eligibility_submit.register(server)  # CoverageEligibilityRequest/$submit

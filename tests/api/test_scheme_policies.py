@@ -567,3 +567,37 @@ async def test_renewal_follows_the_conversion_product_chain(client: httpx.AsyncC
         ext(new, "policy-product") == {"reference": "InsurancePlan/tst3"}
         and new["class"][0]["value"] == "TST03"
     )
+
+
+async def test_the_capability_statement_lists_the_scheme_operations(client: httpx.AsyncClient) -> None:
+    import json
+
+    cs = (await client.get("metadata")).json()
+    by_type = {
+        r["type"]: {o["name"]: o["definition"] for o in r.get("operation", [])}
+        for r in cs["rest"][0]["resource"]
+    }
+    expected = {
+        "Coverage": {"record-premium", "renew", "expire-policies"},
+        "CoverageEligibilityRequest": {"submit"},
+    }
+    root = Path(__file__).resolve().parents[2] / "profiles"
+    for rtype, names in expected.items():
+        assert names <= set(by_type[rtype]), (rtype, by_type[rtype])
+        for name in names:
+            url = by_type[rtype][name]
+            od = json.loads((root / f"OperationDefinition-{url.rsplit('/', 1)[1]}.json").read_text())
+            assert od["url"] == url and od["code"] == name and rtype in od["resource"]
+
+
+async def test_a_policy_used_in_claims_is_not_deleted(client: httpx.AsyncClient) -> None:
+    from fhir_server.insurance.ledger import ClaimConsumption, apply
+    from fhir_server.scheme.ledger import load_ledger, save_ledger
+
+    cov = await sell(client)
+    server = client._transport.app.state.server  # type: ignore[attr-defined]
+    async with server.store.transaction() as tx:
+        ledger = await load_ledger(tx, cov["id"])
+        await save_ledger(server, tx, apply(ledger, ClaimConsumption("claim-1", "juma-kweka")))
+    r = await client.delete(f"Coverage/{cov['id']}")
+    assert r.status_code == 409 and "policy-used-in-claims" in r.text
