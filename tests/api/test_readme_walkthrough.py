@@ -2,9 +2,8 @@
 after ``fhir-server load examples/scheme`` into an empty SQLite file.
 
 The requests are parsed from the README's ``sh`` blocks (method, URL, the JSON body of the here
-document), so the README cannot drift from what the server answers. The eligibility requests
-(``CoverageEligibilityRequest/$submit``, being built on another branch) are skipped, saying so,
-until that operation is registered on the server; the test re-enables itself when it lands.
+document), so the README cannot drift from what the server answers: the reads, ``Coverage/$record-premium``
+and ``CoverageEligibilityRequest/$submit``.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from fhir_server.app import build_server, create_app
+from fhir_server.app import create_app
 from fhir_server.cli import load_command, parser
 from fhir_server.config import Settings
 
@@ -78,10 +76,6 @@ def test_the_readme_walks_through_reads_a_premium_and_eligibility() -> None:
         ("POST", "CoverageEligibilityRequest/$submit"),
         ("POST", "CoverageEligibilityRequest/$submit"),
     ]
-
-
-def has_operation(resource_type: str, name: str) -> bool:
-    return build_server(Settings()).operations.find(resource_type, name) is not None
 
 
 def ext(resource: dict[str, Any], name: str) -> Any:
@@ -158,13 +152,6 @@ async def test_record_the_swai_premium(tmp_path: Path) -> None:
 
 
 async def test_ask_eligibility(tmp_path: Path) -> None:
-    missing = [
-        name
-        for (rt, name) in (("Coverage", "$record-premium"), ("CoverageEligibilityRequest", "$submit"))
-        if not has_operation(rt, name)
-    ]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not on main yet")
     grace, peter = (await run(tmp_path, 7))[-2:]
     for answer in (grace, peter):
         assert answer.status_code == 200, answer.text
