@@ -58,6 +58,17 @@ class Stage(StrEnum):
     RENEWED = "R"
 
 
+def fhir_date(value: object) -> date | None:
+    """The day of a FHIR ``date`` or ``dateTime`` string; None when absent, partial (a year or a
+    month only) or not a date."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
 def add_months(d: date, months: int) -> date:
     """``d`` moved by ``months`` calendar months (may be negative).
 

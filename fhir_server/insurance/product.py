@@ -36,7 +36,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .policy_dates import ProductPeriods, StartCycle
+from .policy_dates import ProductPeriods, StartCycle, fhir_date
 from .policy_value import ProductPricing
 
 Json = dict[str, Any]
@@ -211,15 +211,6 @@ def _int(value: Any, expression: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ProductError(f"{expression} must be a whole number, not negative", expression)
     return value
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 def product_code(plan: Json) -> str | None:
@@ -416,8 +407,8 @@ def product_from_plan(plan: Json) -> Product:
         code=code,
         name=str(plan.get("name") or code),
         currency=currency,
-        date_from=_date(period.get("start")),
-        date_to=_date(period.get("end")),
+        date_from=fhir_date(period.get("start")),
+        date_to=fhir_date(period.get("end")),
         location=area[0].get("reference") if area else None,
         pricing=pricing,
         periods=periods,

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .. import clock, fhirjson
-from ..errors import InvalidError, Issue, NotFoundError
+from ..errors import InvalidError, Issue
 from ..interactions.bundles import outcome
 from ..interactions.create import create_in
 from ..interactions.profile_enforcement import enforce
@@ -119,10 +119,7 @@ def premium_notice(policy_id: str, plan: Json | None, params: OperationParameter
 
 async def record_premium(server: Server, call: OperationCall) -> OperationAnswer:
     policy_id = str(call.id)
-    stored = await server.store.read("Coverage", policy_id)
-    current = None if stored is None or stored.deleted else fhirjson.loads(stored.body)
-    if current is None or not policy.is_policy(current):
-        raise NotFoundError(f"Coverage/{policy_id} is not a known policy")
+    current = await policy.policy_or_404(server, policy_id)
     params = OperationParameters.from_body(NAME, call.body)
     plan_id = fhir.ref_id(fhir.value(current, "policy-product"), "InsurancePlan")
     plan_stored = await server.store.read("InsurancePlan", plan_id) if plan_id else None

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .. import clock, fhirjson
-from ..errors import BusinessRuleError, InvalidError, Issue, NotFoundError
+from ..errors import BusinessRuleError, InvalidError, Issue
 from ..interactions.bundles import outcome
 from ..interactions.create import create_in
 from ..interactions.resources import prepare
@@ -92,10 +92,7 @@ async def _check_not_renewed(server: Server, tx: Transaction, current: Json, pla
 
 async def renew(server: Server, call: OperationCall) -> OperationAnswer:
     policy_id = str(call.id)
-    stored = await server.store.read("Coverage", policy_id)
-    current = None if stored is None or stored.deleted else fhirjson.loads(stored.body)
-    if current is None or not policy.is_policy(current):
-        raise NotFoundError(f"Coverage/{policy_id} is not a known policy")
+    current = await policy.policy_or_404(server, policy_id)
     params = OperationParameters.from_body(NAME, call.body) if call.body is not None else None
     text = params.string("enrolDate") if params is not None else None
     try:

@@ -24,6 +24,7 @@ from weakref import WeakKeyDictionary
 from .. import fhirjson
 from ..insurance.eligibility import Insuree, Policy, PolicyMember
 from ..insurance.ledger import Ledger
+from ..insurance.policy_dates import fhir_date
 from ..insurance.product import CATEGORY_OF_SERVICE, Product, ProductError, product_from_plan
 from ..search.parser import parse_search
 from ..server import Server
@@ -50,15 +51,6 @@ class Loaded:
     broken: dict[str, str]
     #: requested service code → its category (consultation, surgery ...) when known
     service_categories: dict[str, str] = field(default_factory=dict)
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 def _ext(element: Json, name: str) -> list[Json]:
@@ -97,7 +89,8 @@ def _members(coverage: Json) -> tuple[PolicyMember, ...]:
                     parts[str(part.get("url"))] = value
         who = _ref_id(parts.get("member"), "Patient")
         if who is not None:
-            out.append(PolicyMember(who, _date(parts.get("effectiveDate")), _date(parts.get("expiryDate"))))
+            effective, expiry = fhir_date(parts.get("effectiveDate")), fhir_date(parts.get("expiryDate"))
+            out.append(PolicyMember(who, effective, expiry))
     return tuple(out)
 
 
@@ -176,7 +169,7 @@ async def load(
     if stored is None:
         return Loaded(None, None, None, [], {})
     patient = fhirjson.loads(stored.body)
-    insuree = Insuree(stored.id, _date(patient.get("birthDate")))
+    insuree = Insuree(stored.id, fhir_date(patient.get("birthDate")))
     if page is None:
         page = await _policies_of(server, stored.id)
     coverages = [fhirjson.loads(v.body) for v in page.items]
@@ -202,8 +195,8 @@ async def load(
         policy = Policy(
             cid,
             _status(coverage),
-            _date(period.get("start")),
-            _date(period.get("end")),
+            fhir_date(period.get("start")),
+            fhir_date(period.get("end")),
             product,
             _members(coverage),
         )

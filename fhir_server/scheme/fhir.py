@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from .. import fhirjson
+from ..insurance.policy_dates import fhir_date
 from ..search.ir import SearchQuery
 from ..search.parser import parse_search
 from ..server import Server
@@ -106,13 +106,7 @@ def ref_id(reference: Any, rtype: str) -> str | None:
     return None
 
 
-def as_date(v: Any) -> date | None:
-    if isinstance(v, str) and len(v) >= 10:
-        try:
-            return date.fromisoformat(v[:10])
-        except ValueError:
-            return None
-    return None
+as_date = fhir_date
 
 
 def money(amount: Decimal, currency: str | None) -> Json:

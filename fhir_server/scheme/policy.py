@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import clock, fhirjson
-from ..errors import BusinessRuleError
+from ..errors import BusinessRuleError, NotFoundError
 from ..insurance.contributions import PolicyStatus
 from ..insurance.policy_dates import PolicyPeriod, Stage, check_enroll_date, policy_period
 from ..insurance.policy_value import (
@@ -149,6 +149,16 @@ class FamilyMember:
     relationship: int | None
     status: str
 
+    @classmethod
+    def of(cls, patient_id: str, patient: Json) -> FamilyMember:
+        return cls(
+            patient_id,
+            patient,
+            fhir.as_date(patient.get("birthDate")),
+            _relationship(patient),
+            fhir.code(fhir.value(patient, "insuree-status")) or "AC",
+        )
+
     def as_member(self, on: date, age_of_majority: int) -> Member:
         category = (
             age_category(self.birth_date, on, age_of_majority) if self.birth_date else AgeCategory.ADULT
@@ -215,16 +225,7 @@ async def load_family(tx: Transaction, reference: Any, expression: str) -> Famil
         got = await fhir.read_json(tx, "Patient", pid)
         if got is None:
             continue
-        patient = got[1]
-        members.append(
-            FamilyMember(
-                pid,
-                patient,
-                fhir.as_date(patient.get("birthDate")),
-                _relationship(patient),
-                fhir.code(fhir.value(patient, "insuree-status")) or "AC",
-            )
-        )
+        members.append(FamilyMember.of(pid, got[1]))
     return Family(family_id, group, head, members)
 
 
@@ -246,14 +247,7 @@ async def family_of_policy(tx: Transaction, resource: Json) -> Family:
     group = fhir.value(patient, "insuree-family")
     if fhir.ref_id(group, "Group") and await fhir.read_json(tx, "Group", fhir.ref_id(group, "Group") or ""):
         return await load_family(tx, group, "Coverage.beneficiary")
-    member = FamilyMember(
-        patient_id,
-        patient,
-        fhir.as_date(patient.get("birthDate")),
-        _relationship(patient),
-        fhir.code(fhir.value(patient, "insuree-status")) or "AC",
-    )
-    return Family(None, patient, patient_id, [member])
+    return Family(None, patient, patient_id, [FamilyMember.of(patient_id, patient)])
 
 
 def _show(reference: Any) -> str:
@@ -569,6 +563,15 @@ def _update_paid(resource: Json, current: Json) -> Json:
 
 async def family_policies(server: Server, tx: Transaction, family_id: str) -> list[Json]:
     return await fhir.search(server, tx, "Coverage", [("family", f"Group/{family_id}")])
+
+
+async def policy_or_404(server: Server, policy_id: str) -> Json:
+    """The current policy ``policy_id`` (operations on ``Coverage/[id]``), or 404."""
+    stored = await server.store.read("Coverage", policy_id)
+    current: Json | None = None if stored is None or stored.deleted else fhirjson.loads(stored.body)
+    if current is None or not is_policy(current):
+        raise NotFoundError(f"Coverage/{policy_id} is not a known policy")
+    return current
 
 
 async def sync_family_policies(server: Server, tx: Transaction, family_id: str, day: date) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from .. import clock, fhirjson
+from ..insurance.policy_dates import fhir_date
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -132,14 +133,7 @@ def today() -> dt.date:
     return clock.today()
 
 
-def to_date(value: Any) -> dt.date | None:
-    """The date of a FHIR date or dateTime string (None when absent or partial)."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+to_date = fhir_date
 
 
 def is_insuree(resource: Json) -> bool:
