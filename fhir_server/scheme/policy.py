@@ -343,9 +343,18 @@ def _set_money(resource: Json, name: str, amount: Decimal, currency: str) -> Non
     fhir.set_value(resource, name, "Money", fhir.money(amount, currency))
 
 
-def _same_terms(a: Json, b: Json) -> bool:
-    keys = ("policy-product", "policy-family", "policy-enrol-date", "policy-stage", "policy-previous")
-    return all(_norm(fhir.value(a, k)) == _norm(fhir.value(b, k)) for k in keys)
+def _same_terms(sent: Json, stored: Json) -> bool:
+    """Whether ``sent`` keeps the terms of ``stored``: a missing stage is N (as on creation), a
+    missing enrolment date keeps the stored one."""
+    for key in ("policy-product", "policy-family", "policy-enrol-date", "policy-stage", "policy-previous"):
+        mine, theirs = _norm(fhir.value(sent, key)), _norm(fhir.value(stored, key))
+        if key == "policy-stage":
+            mine, theirs = mine or "N", theirs or "N"
+        if key == "policy-enrol-date" and mine is None:
+            continue
+        if mine != theirs:
+            return False
+    return True
 
 
 def _norm(v: Any) -> Any:

@@ -601,3 +601,19 @@ async def test_a_policy_used_in_claims_is_not_deleted(client: httpx.AsyncClient)
         await save_ledger(server, tx, apply(ledger, ClaimConsumption("claim-1", "juma-kweka")))
     r = await client.delete(f"Coverage/{cov['id']}")
     assert r.status_code == 409 and "policy-used-in-claims" in r.text
+
+
+async def test_a_paid_policy_sent_again_without_its_stage_or_enrolment_date_keeps_its_terms(
+    client: httpx.AsyncClient,
+) -> None:
+    cov = await sell(client)
+    await client.post(f"Coverage/{cov['id']}/$record-premium", json=record("16500", "2026-03-02", "ST-1"))
+    paid = (await client.get(f"Coverage/{cov['id']}")).json()
+    again = dict(paid)
+    again["extension"] = [
+        e for e in paid["extension"] if e["url"] not in (SD + "policy-stage", SD + "policy-enrol-date")
+    ]
+    r = await client.put(f"Coverage/{cov['id']}", json=again, headers=FHIR_JSON)
+    assert r.status_code == 200, r.text
+    assert status(r.json()) == "2" and ext(r.json(), "policy-stage")["coding"][0]["code"] == "N"
+    assert ext(r.json(), "policy-enrol-date") == "2026-03-01"
